@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { NodeRole, NodeName } from "./roles.js";
+import { Ipv4, Ipv4Cidr } from "./net.js";
+
+/**
+ * What one node must become. Rendered by the coordinator per node and versioned by `revision`
+ * (bumped whenever the rendered content changes); the agent's builders turn it into steps.
+ * It carries data, not rendered config files: the agent renders files per Kubernetes minor.
+ */
+export const ManifestFile = z.object({
+  path: z.string().regex(/^\/[^\0]*$/),
+  content: z.string(),
+  mode: z.number().int().min(0).max(0o7777).default(0o644),
+});
+
+export const NodeManifest = z.object({
+  apiVersion: z.literal("sprout.dev/v1alpha1"),
+  kind: z.literal("NodeManifest"),
+  revision: z.number().int().positive(),
+  cluster: z.object({
+    name: z.string(),
+    kubernetesVersion: z.string(),
+    clusterDomain: z.string(),
+    podCidr: Ipv4Cidr,
+    serviceCidr: Ipv4Cidr,
+    /** Cluster DNS service address (10th address of the service CIDR, as kubeadm does). */
+    dnsServiceIp: Ipv4,
+    /** `https://<ip>:6443`, or undefined until a master has joined. */
+    apiServerEndpoint: z.string().optional(),
+  }),
+  node: z.object({
+    name: NodeName,
+    roles: z.array(NodeRole).min(1),
+    addresses: z.array(Ipv4).min(1),
+    podCidr: Ipv4Cidr,
+  }),
+  /** Files the coordinator supplies verbatim (CA certificates, kubeconfigs). Never private keys. */
+  files: z.array(ManifestFile),
+  kernel: z.object({
+    modules: z.array(z.string()),
+    sysctls: z.record(z.string(), z.string()),
+  }),
+  containerd: z.object({
+    sandboxImage: z.string(),
+    /** Images the node image ships as OCI archives, imported offline. */
+    preloadedImages: z.array(z.string()).default([]),
+  }),
+  kubelet: z.object({
+    maxPods: z.number().int().positive(),
+    /** Labels applied at registration (role labels). */
+    nodeLabels: z.record(z.string(), z.string()),
+    registerWithTaints: z.array(z.object({ key: z.string(), value: z.string().optional(), effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]) })),
+  }),
+  egressProxy: z
+    .object({ httpProxy: z.string().optional(), httpsProxy: z.string().optional(), noProxy: z.string() })
+    .optional(),
+});
+export type NodeManifest = z.infer<typeof NodeManifest>;
+export type NodeManifestInput = z.input<typeof NodeManifest>;
+
+/** Well-known paths on a node; the agent and the coordinator's kubeconfig renderer agree on them. */
+export const NODE_PATHS = {
+  bootstrap: "/etc/sprout/bootstrap.yaml",
+  imageVersion: "/etc/sprout/image-version",
+  stateDir: "/var/lib/sprout",
+  nodeKey: "/var/lib/sprout/pki/node.key",
+  nodeCert: "/var/lib/sprout/pki/node.crt",
+  caBundle: "/var/lib/sprout/pki/ca.crt",
+  kubePki: "/etc/kubernetes/pki",
+  kubeletKubeconfig: "/etc/kubernetes/kubelet.conf",
+  kubeletConfig: "/var/lib/kubelet/config.yaml",
+  containerdConfig: "/etc/containerd/config.toml",
+} as const;
