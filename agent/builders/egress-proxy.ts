@@ -1,0 +1,21 @@
+import type { NodeManifest } from "../../shared/node-manifest.js";
+import type { StepInput } from "../../shared/steps.js";
+
+/** systemd drop-ins giving a unit the cluster's egress proxy (and a NO_PROXY for the cluster itself). */
+export function proxyDropInStep(m: NodeManifest, unit: string): StepInput | undefined {
+  const p = m.egressProxy;
+  if (!p) return undefined;
+  const env = [
+    p.httpProxy && `HTTP_PROXY=${p.httpProxy}`,
+    p.httpsProxy && `HTTPS_PROXY=${p.httpsProxy}`,
+    `NO_PROXY=${p.noProxy}`,
+  ].filter(Boolean);
+  return {
+    id: `proxy/${unit}`,
+    kind: "file",
+    description: `egress proxy for ${unit}`,
+    path: `/etc/systemd/system/${unit}.d/sprout-proxy.conf`,
+    content: `[Service]\n${env.map((e) => `Environment="${e}"`).join("\n")}\n`,
+    mode: 0o644,
+  };
+}

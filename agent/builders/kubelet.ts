@@ -1,0 +1,114 @@
+import { stringify } from "yaml";
+import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
+import type { StepInput } from "../../shared/steps.js";
+import { minorOf } from "../../shared/versions.js";
+import { proxyDropInStep } from "./egress-proxy.js";
+
+const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
+
+/** Minors whose kubelet still has `--container-runtime=remote` (the flag was removed in 1.27). */
+function needsRuntimeFlag(version: string): boolean {
+  const [major, minor] = minorOf(version).split(".").map(Number);
+  return major === 1 && minor! < 27;
+}
+
+export function renderKubeletConfig(m: NodeManifest): string {
+  const config: Record<string, unknown> = {
+    apiVersion: "kubelet.config.k8s.io/v1beta1",
+    kind: "KubeletConfiguration",
+    authentication: {
+      anonymous: { enabled: false },
+      webhook: { enabled: true },
+      x509: { clientCAFile: `${NODE_PATHS.kubePki}/ca.crt` },
+    },
+    authorization: { mode: "Webhook" },
+    cgroupDriver: "systemd",
+    clusterDNS: [m.cluster.dnsServiceIp],
+    clusterDomain: m.cluster.clusterDomain,
+    podCIDR: m.node.podCidr,
+    maxPods: m.kubelet.maxPods,
+    // The coordinator issued this certificate with the node's names and addresses.
+    tlsCertFile: NODE_PATHS.nodeCert,
+    tlsPrivateKeyFile: NODE_PATHS.nodeKey,
+    rotateCertificates: false,
+    failSwapOn: false,
+    registerWithTaints: m.kubelet.registerWithTaints,
+  };
+  if (!needsRuntimeFlag(m.cluster.kubernetesVersion)) config.containerRuntimeEndpoint = CONTAINERD_SOCKET;
+  return stringify(config);
+}
+
+export function renderKubeletUnit(m: NodeManifest): string {
+  const labels = Object.entries(m.kubelet.nodeLabels).map(([k, v]) => `${k}=${v}`).join(",");
+  const args = [
+    "/usr/local/bin/kubelet",
+    `--config=${NODE_PATHS.kubeletConfig}`,
+    `--kubeconfig=${NODE_PATHS.kubeletKubeconfig}`,
+    `--hostname-override=${m.node.name}`,
+    `--node-ip=${m.node.addresses[0]}`,
+    `--node-labels=${labels}`,
+    ...(needsRuntimeFlag(m.cluster.kubernetesVersion) ? ["--container-runtime=remote", `--container-runtime-endpoint=${CONTAINERD_SOCKET}`] : []),
+  ];
+  return `# Written by sprout-agent from the node manifest; local edits are replaced.
+[Unit]
+Description=Kubernetes kubelet (configured by Sprout)
+Wants=containerd.service
+After=containerd.service network-online.target
+
+[Service]
+ExecStart=${args.join(" \\\n  ")}
+Restart=always
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/** kubelet: config, unit and start. Non-masters first wait for the cluster's API server. */
+export function kubeletSteps(m: NodeManifest): StepInput[] {
+  const isMaster = m.node.roles.includes("master");
+  const proxy = proxyDropInStep(m, "kubelet.service");
+  const kubeconfigStep = m.files.some((f) => f.path === NODE_PATHS.kubeletKubeconfig) ? [`files${NODE_PATHS.kubeletKubeconfig}`] : [];
+  const steps: StepInput[] = [
+    {
+      id: "kubelet/config",
+      kind: "file",
+      description: "kubelet configuration",
+      path: NODE_PATHS.kubeletConfig,
+      content: renderKubeletConfig(m),
+      mode: 0o644,
+      dependsOn: ["dirs/kubelet"],
+    },
+    {
+      id: "kubelet/unit-file",
+      kind: "file",
+      description: "kubelet systemd unit",
+      path: "/etc/systemd/system/kubelet.service",
+      content: renderKubeletUnit(m),
+      mode: 0o644,
+    },
+  ];
+  if (proxy) steps.push(proxy);
+  if (!isMaster) {
+    steps.push({
+      id: "kubelet/wait-apiserver",
+      kind: "waitFor",
+      description: "wait for the cluster's API server",
+      condition: { type: "barrier", name: "apiserver-ready" },
+      deadlineSeconds: 1800,
+    });
+  }
+  const changes = ["kubelet/config", "kubelet/unit-file", ...kubeconfigStep, ...(proxy ? [proxy.id] : [])];
+  steps.push({
+    id: "kubelet/service",
+    kind: "systemdUnit",
+    description: "kubelet running",
+    name: "kubelet.service",
+    enabled: true,
+    state: "running",
+    dependsOn: [...changes, "containerd/service", ...(isMaster ? [] : ["kubelet/wait-apiserver"])],
+    restartOnChangeOf: changes,
+  });
+  return steps;
+}

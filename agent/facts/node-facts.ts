@@ -1,0 +1,49 @@
+import { hostname } from "node:os";
+import si from "systeminformation";
+import { NODE_PATHS } from "../../shared/node-manifest.js";
+import type { NodeFacts } from "../../shared/join.js";
+import { SPROUT_VERSION } from "../../shared/versions.js";
+import type { Host } from "../host/host.js";
+
+/**
+ * What the coordinator learns about the machine at join. Each probe is bounded: a slow or
+ * failing probe (no disks visible in a sandbox, say) yields an empty answer, never a stuck join.
+ */
+export async function gatherFacts(host: Host): Promise<NodeFacts> {
+  const [cpu, mem, os, disks, nics, machineId, imageVersion] = await Promise.all([
+    probe(() => si.cpu(), undefined),
+    probe(() => si.mem(), undefined),
+    probe(() => si.osInfo(), undefined),
+    probe(() => si.blockDevices(), []),
+    probe(() => si.networkInterfaces(), []),
+    host.readFile("/etc/machine-id").then((b) => b?.toString("utf8").trim() ?? ""),
+    host.readFile(NODE_PATHS.imageVersion).then((b) => b?.toString("utf8").trim() || "none"),
+  ]);
+  const ifaces = Array.isArray(nics) ? nics : [nics];
+  return {
+    hostname: hostname(),
+    machineId: machineId.slice(0, 128),
+    cpus: cpu?.cores ?? 0,
+    memoryBytes: mem?.total ?? 0,
+    disks: disks.filter((d) => d.type === "disk").slice(0, 64).map((d) => ({ name: d.name.slice(0, 256), sizeBytes: d.size, type: d.type })),
+    nics: ifaces
+      .filter((n) => !n.internal)
+      .slice(0, 64)
+      .map((n) => ({ name: n.iface.slice(0, 64), mac: n.mac.slice(0, 64), ipv4: n.ip4 ? [n.ip4] : [] })),
+    os: os ? `${os.distro} ${os.release}`.slice(0, 256) : "unknown",
+    kernel: os?.kernel.slice(0, 256) ?? "unknown",
+    imageVersion: imageVersion.slice(0, 128),
+    agentVersion: SPROUT_VERSION,
+  };
+}
+
+async function probe<T>(fn: () => Promise<T>, fallback: T, timeoutMs = 5_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([fn(), new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), timeoutMs)))]);
+  } catch {
+    return fallback;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,41 @@
+import { generateKeyPair } from "node:crypto";
+import { promisify } from "node:util";
+import forge from "node-forge";
+
+/**
+ * The node's key and certificate request. The key is generated here, on the node, and never
+ * leaves it; the coordinator sees only the CSR. RSA because node-forge (which builds the CSR)
+ * has no EC support.
+ */
+export async function generateNodeKey(): Promise<string> {
+  const { privateKey } = await promisify(generateKeyPair)("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  return privateKey;
+}
+
+/** CSR for `system:node:<name>` in `system:nodes`, with the node's names and addresses as SANs. */
+export function buildNodeCsr(keyPem: string, nodeName: string, dnsNames: string[], ips: string[]): string {
+  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.rsa.setPublicKey(key.n, key.e);
+  csr.setSubject([
+    { name: "commonName", value: `system:node:${nodeName}` },
+    { name: "organizationName", value: "system:nodes" },
+  ]);
+  csr.setAttributes([
+    {
+      name: "extensionRequest",
+      extensions: [
+        {
+          name: "subjectAltName",
+          altNames: [...dnsNames.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))],
+        },
+      ],
+    },
+  ]);
+  csr.sign(key, forge.md.sha256.create());
+  return forge.pki.certificationRequestToPem(csr);
+}

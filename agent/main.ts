@@ -1,0 +1,103 @@
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { NodeManifest, NODE_PATHS } from "../shared/node-manifest.js";
+import { UserError, ValidationError, describeError } from "../shared/errors.js";
+import { createLogger } from "../shared/log.js";
+import { parseJsonWith } from "../shared/validate.js";
+import { SPROUT_VERSION } from "../shared/versions.js";
+import { RealHost } from "./host/real-host.js";
+import type { Host } from "./host/host.js";
+import { readBootstrap } from "./bootstrap-file.js";
+import { loadNodeIdentity } from "./identity/node-identity.js";
+import { NodeClient } from "./coordinator-client/node-client.js";
+import { mtlsAgent } from "./coordinator-client/pinned-tls.js";
+import { buildSteps } from "./builders/index.js";
+import { runSteps } from "./executor/executor.js";
+import { renderPlan } from "./executor/plan-format.js";
+import { runAgent } from "./run.js";
+
+const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its Sprout coordinator
+
+usage:
+  sprout-agent run  [--bootstrap FILE] [--root DIR] [--once] [--join-timeout SECONDS]
+  sprout-agent plan [--bootstrap FILE] [--root DIR] [--manifest FILE]
+  sprout-agent version
+
+  --bootstrap FILE  bootstrap file (default ${NODE_PATHS.bootstrap}, under --root when given)
+  --root DIR        configure the rootfs at DIR offline instead of this machine
+  --once            exit after converging instead of watching for manifest changes
+  --manifest FILE   plan from a saved manifest (JSON) instead of asking the coordinator
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      bootstrap: { type: "string" },
+      root: { type: "string" },
+      once: { type: "boolean", default: false },
+      "join-timeout": { type: "string" },
+      manifest: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const host = new RealHost({ root: values.root });
+  const bootstrapPath = values.bootstrap ?? (values.root ? `${values.root}${NODE_PATHS.bootstrap}` : NODE_PATHS.bootstrap);
+  const log = createLogger({ component: "sprout-agent" });
+  switch (command) {
+    case "version":
+      process.stdout.write(`${SPROUT_VERSION}\n`);
+      return 0;
+    case "run": {
+      const controller = new AbortController();
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      const joinTimeout = values["join-timeout"] === undefined ? undefined : Number(values["join-timeout"]) * 1000;
+      if (joinTimeout !== undefined && !(joinTimeout > 0)) throw new UserError("--join-timeout must be a positive number of seconds");
+      return runAgent({ bootstrapPath, host, once: values.once, log, joinDeadlineMs: joinTimeout, signal: controller.signal });
+    }
+    case "plan":
+      return plan(host, bootstrapPath, values.manifest);
+    default:
+      throw new UserError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+/** Prints what `run` would change on this node, changing nothing. */
+async function plan(host: Host, bootstrapPath: string, manifestFile: string | undefined): Promise<number> {
+  let manifest: NodeManifest;
+  if (manifestFile) {
+    manifest = parseJsonWith(NodeManifest, await readFile(manifestFile, "utf8"), `manifest file ${manifestFile}`);
+  } else {
+    const identity = await loadNodeIdentity(host);
+    if (!identity) throw new UserError("this node has not joined yet; run `sprout-agent run` first, or pass --manifest FILE");
+    const bootstrap = await readBootstrap(bootstrapPath);
+    const client = new NodeClient(bootstrap.coordinators[0]!, mtlsAgent(identity));
+    try {
+      manifest = await client.manifest();
+    } finally {
+      await client.close();
+    }
+  }
+  const steps = buildSteps(manifest);
+  const summary = await runSteps(steps, { host, mode: "plan" });
+  process.stdout.write(renderPlan(summary, { steps }));
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UserError || err instanceof ValidationError) {
+      process.stderr.write(`sprout-agent: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`sprout-agent: ${describeError(err)}\n`);
+    process.exit(1);
+  },
+);

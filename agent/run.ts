@@ -1,0 +1,137 @@
+import { hostname } from "node:os";
+import type { AgentEventInput } from "../shared/events.js";
+import { PROTOCOL_VERSION } from "../shared/versions.js";
+import type { NodeManifest } from "../shared/node-manifest.js";
+import { describeError } from "../shared/errors.js";
+import type { Logger } from "../shared/log.js";
+import type { Host } from "./host/host.js";
+import { readBootstrap } from "./bootstrap-file.js";
+import { gatherFacts } from "./facts/node-facts.js";
+import { nodeAddresses } from "./node-addresses.js";
+import { buildNodeCsr } from "./identity/node-csr.js";
+import { loadNodeIdentity, loadOrCreateNodeKey, storeNodeIdentity, type NodeIdentity } from "./identity/node-identity.js";
+import { joinWithRetry } from "./coordinator-client/join-client.js";
+import { mtlsAgent } from "./coordinator-client/pinned-tls.js";
+import { NodeClient } from "./coordinator-client/node-client.js";
+import { EventStream } from "./coordinator-client/event-stream.js";
+import { buildSteps } from "./builders/index.js";
+import { runSteps } from "./executor/executor.js";
+
+export interface AgentOptions {
+  bootstrapPath: string;
+  host: Host;
+  /** Exit after converging on the latest manifest instead of watching for changes. */
+  once: boolean;
+  log: Logger;
+  joinDeadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The agent's life as one straight sequence: bootstrap → join (once per node) → event stream →
+ * manifest → configure, then re-configure whenever the coordinator announces a new revision.
+ * Returns the process exit code.
+ */
+export async function runAgent(o: AgentOptions): Promise<number> {
+  const early: AgentEventInput[] = [];
+  const phase = timedPhases((e) => early.push(e));
+
+  const bootstrap = await phase("bootstrap", () => readBootstrap(o.bootstrapPath));
+  const nodeName = bootstrap.nodeName ?? hostname().toLowerCase();
+  const log = o.log.child({ node: nodeName });
+
+  const joined = await phase("join", () => joinOnce(o, bootstrap, nodeName, log));
+  const stream = new EventStream(joined.coordinator, joined.identity, log);
+  const emit = (e: AgentEventInput) => stream.emit(e);
+  stream.start();
+  early.forEach(emit);
+  const runPhase = timedPhases(emit);
+
+  const client = new NodeClient(joined.coordinator, mtlsAgent(joined.identity));
+  let announced = 0;
+  let wake: (() => void) | undefined;
+  stream.onFrame((f) => {
+    if (f.type === "manifest" && f.revision > announced) {
+      announced = f.revision;
+      wake?.();
+    }
+  });
+
+  let failed = 0;
+  try {
+    let manifest: NodeManifest = joined.manifest ?? (await runPhase("manifest", () => client.manifest(o.signal)));
+    for (;;) {
+      const current = manifest;
+      const summary = await runPhase(`configure r${current.revision}`, () =>
+        runSteps(buildSteps(current), {
+          host: o.host,
+          mode: "apply",
+          emit,
+          barriers: (name) => client.barrier(name, o.signal),
+          revision: current.revision,
+          signal: o.signal,
+        }),
+      );
+      failed = summary.failed;
+      log.info("configuration pass finished", { revision: current.revision, changed: summary.changed, failed: summary.failed, durationMs: Math.round(summary.durationMs) });
+      // Anything announced while we worked (a master joined, peers changed) is applied before we call it done.
+      const latest = await client.manifest(o.signal);
+      if (latest.revision !== current.revision) {
+        manifest = latest;
+        continue;
+      }
+      if (o.once) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (announced > current.revision) resolve();
+        setTimeout(resolve, 300_000).unref(); // periodic re-check catches missed announcements
+        o.signal?.addEventListener("abort", () => resolve(), { once: true });
+      });
+      if (o.signal?.aborted) break;
+      manifest = await client.manifest(o.signal);
+    }
+  } finally {
+    const drained = await stream.drain(15_000);
+    if (!drained) log.warn("some progress events were not acknowledged before exit");
+    stream.close();
+    await client.close();
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+/** Join unless this node already holds a valid identity from an earlier run (the token is single-use in spirit). */
+async function joinOnce(o: AgentOptions, bootstrap: Awaited<ReturnType<typeof readBootstrap>>, nodeName: string, log: Logger): Promise<{ identity: NodeIdentity; coordinator: string; manifest?: NodeManifest }> {
+  const existing = await loadNodeIdentity(o.host);
+  if (existing) {
+    log.info("already joined; using the stored node certificate");
+    return { identity: existing, coordinator: bootstrap.coordinators[0]! };
+  }
+  const [facts, keyPem] = await Promise.all([gatherFacts(o.host), loadOrCreateNodeKey(o.host)]);
+  const addresses = nodeAddresses(bootstrap, facts);
+  const csr = buildNodeCsr(keyPem, nodeName, [nodeName], addresses);
+  const { response, coordinator } = await joinWithRetry(
+    bootstrap.coordinators,
+    bootstrap.caPin,
+    { protocolVersion: PROTOCOL_VERSION, token: bootstrap.token, nodeName, roles: bootstrap.roles, addresses, csr, facts },
+    { log, signal: o.signal, deadlineMs: o.joinDeadlineMs },
+  );
+  await storeNodeIdentity(o.host, response.certificate, response.caBundle);
+  log.info("joined", { coordinator, revision: response.manifest.revision });
+  return { identity: { keyPem, certPem: response.certificate, caPem: response.caBundle }, coordinator, manifest: response.manifest };
+}
+
+/** Wraps work in phase started/finished/failed events with durations. */
+function timedPhases(emit: (e: AgentEventInput) => void) {
+  return async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    emit({ type: "phase", phase: name, status: "started" });
+    try {
+      const result = await work();
+      emit({ type: "phase", phase: name, status: "finished", durationMs: performance.now() - started });
+      return result;
+    } catch (err) {
+      emit({ type: "phase", phase: name, status: "failed", durationMs: performance.now() - started, message: describeError(err).slice(0, 4000) });
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,32 @@
+import type { ClusterSpec } from "../shared/cluster-spec.js";
+import { roleCounts } from "../shared/cluster-spec.js";
+import type { NodeStatus } from "../shared/status.js";
+
+/**
+ * Cluster-level facts agents wait on instead of being ordered around by a workstation. Each is
+ * derived from what the nodes themselves reported, so it is never "set by hand".
+ */
+export const BARRIERS: Record<string, { describe: string; ready: (spec: ClusterSpec, nodes: NodeStatus[]) => boolean }> = {
+  // The master's agent converges only after its API server answers, so this is the API server being up.
+  "apiserver-ready": {
+    describe: "a master node finished configuring its control plane",
+    ready: (_spec, nodes) => nodes.some((n) => n.roles.includes("master") && n.phase === "converged"),
+  },
+  "all-nodes-joined": {
+    describe: "every node the cluster spec asks for has joined",
+    ready: (spec, nodes) => nodes.length >= spec.nodeGroups.reduce((n, g) => n + g.count, 0),
+  },
+  "storage-nodes-reported": {
+    describe: "every storage node in the spec has joined and configured its brick",
+    ready: (spec, nodes) => {
+      const want = roleCounts(spec)["storage"] ?? 0;
+      return nodes.filter((n) => n.roles.includes("storage") && n.phase === "converged").length >= want;
+    },
+  },
+};
+
+export function evaluateBarriers(spec: ClusterSpec, nodes: NodeStatus[]): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const [name, b] of Object.entries(BARRIERS)) out[name] = b.ready(spec, nodes);
+  return out;
+}

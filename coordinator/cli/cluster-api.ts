@@ -1,0 +1,57 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Agent } from "undici";
+import { z } from "zod";
+import { API } from "../../shared/join.js";
+import { ClusterStatus, TokenView, type CreateTokenRequest } from "../../shared/status.js";
+import { requestJson } from "../../shared/http-json.js";
+import { Coordinator } from "../coordinator.js";
+import { deploymentPaths, loadClusterSpec } from "../deployment.js";
+import { acquireStateLock } from "../state/state-lock.js";
+import { readServeInfo } from "./serve-info.js";
+
+/**
+ * What the CLI asks of a cluster. With a coordinator running for the deployment, requests go to
+ * its admin API over mTLS (it owns the state); otherwise the CLI opens the state itself, under
+ * the same lock a coordinator would hold.
+ */
+export interface ClusterApi {
+  status(): Promise<ClusterStatus>;
+  listTokens(): Promise<TokenView[]>;
+  createToken(req: CreateTokenRequest): Promise<{ token: string; view: TokenView }>;
+  revokeToken(id: string): Promise<TokenView>;
+  close(): Promise<void>;
+}
+
+export async function openClusterApi(dir: string): Promise<ClusterApi> {
+  const paths = deploymentPaths(dir);
+  const running = await readServeInfo(paths);
+  if (running) {
+    const [ca, cert, key] = await Promise.all(
+      [join(paths.pkiDir, "ca.crt"), join(paths.adminDir, "admin.crt"), join(paths.adminDir, "admin.key")].map((p) => readFile(p, "utf8")),
+    );
+    const dispatcher = new Agent({ connect: { ca, cert, key } });
+    const url = (p: string) => new URL(p, running.url).href;
+    return {
+      status: () => requestJson(url(API.adminStatus), ClusterStatus, { dispatcher }),
+      listTokens: () => requestJson(url(API.adminTokens), z.array(TokenView), { dispatcher }),
+      createToken: (req) => requestJson(url(API.adminTokens), z.object({ token: z.string(), view: TokenView }), { dispatcher, method: "POST", body: req }),
+      revokeToken: (id) => requestJson(url(`${API.adminTokens}/${encodeURIComponent(id)}`), TokenView, { dispatcher, method: "DELETE" }),
+      close: () => dispatcher.close(),
+    };
+  }
+  const release = await acquireStateLock(paths.lock);
+  try {
+    const co = await Coordinator.open(await loadClusterSpec(paths), paths);
+    return {
+      status: () => co.clusterStatus(),
+      listTokens: async () => co.tokens.list(),
+      createToken: (req) => co.tokens.create(req),
+      revokeToken: (id) => co.tokens.revoke(id),
+      close: release,
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}

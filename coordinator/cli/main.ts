@@ -1,0 +1,96 @@
+import { parseArgs } from "node:util";
+import { UserError, ValidationError, ApiError, describeError } from "../../shared/errors.js";
+import { SPROUT_VERSION } from "../../shared/versions.js";
+import { parseFormat } from "./output.js";
+import { initCommand } from "./commands/init.js";
+import { serveCommand } from "./commands/serve.js";
+import { tokenCommand } from "./commands/token.js";
+import { statusCommand } from "./commands/status.js";
+import { kubeconfigCommand } from "./commands/kubeconfig.js";
+import { upCommand } from "./commands/up.js";
+
+const USAGE = `sprout ${SPROUT_VERSION} — pull-based Kubernetes clusters
+
+usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
+
+  init [dir]                       create dir with a commented cluster.yaml and the cluster PKI
+  up [dir] [--workers N]           bring the cluster up (dry run until node machines land)
+  serve [dir] [--listen H:P] [--advertise NAME]...   run the coordinator
+  status [dir] [--watch] [-o json|csv]               per-node phases and timelines
+  token create [dir] [--roles r1,r2] [--ttl 2h] [--uses N] [--description TEXT]
+  token list [dir] | token revoke <id> [dir]
+  kubeconfig [dir] [--out FILE]    admin kubeconfig for the cluster's API server
+  version
+
+exit codes: 0 ok, 1 failure, 2 bad input
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: "string", short: "o" },
+      watch: { type: "boolean", short: "w", default: false },
+      workers: { type: "string" },
+      listen: { type: "string" },
+      advertise: { type: "string", multiple: true, default: [] },
+      roles: { type: "string" },
+      ttl: { type: "string" },
+      uses: { type: "string" },
+      description: { type: "string" },
+      out: { type: "string" },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const format = parseFormat(values.output);
+  const dirArg = (i: number) => rest[i] ?? "sprout-cluster";
+  switch (command) {
+    case "version":
+      process.stdout.write(`${SPROUT_VERSION}\n`);
+      return 0;
+    case "init":
+      return initCommand(dirArg(0), format);
+    case "up": {
+      const workers = values.workers === undefined ? undefined : Number(values.workers);
+      if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UserError(`--workers must be a whole number ≥ 0, got "${values.workers}"`);
+      return upCommand(dirArg(0), { workers, format, keep: values.keep });
+    }
+    case "serve":
+      return serveCommand(dirArg(0), values.listen, values.advertise);
+    case "status":
+      return statusCommand(dirArg(0), values.watch, format);
+    case "kubeconfig":
+      return kubeconfigCommand(dirArg(0), values.out);
+    case "token": {
+      const [sub, ...args] = rest;
+      if (sub === "revoke") return tokenCommand(args[1] ?? "sprout-cluster", sub, { id: args[0] }, format);
+      return tokenCommand(args[0] ?? "sprout-cluster", sub, values, format);
+    }
+    default:
+      throw new UserError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UserError || err instanceof ValidationError) {
+      process.stderr.write(`sprout: ${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof ApiError) {
+      process.stderr.write(`sprout: ${err.message} (${err.code})\n`);
+      process.exit(err.permanent ? 2 : 1);
+    }
+    process.stderr.write(`sprout: ${describeError(err)}\n`);
+    if (process.env.SPROUT_DEBUG) console.error(err);
+    process.exit(1);
+  },
+);

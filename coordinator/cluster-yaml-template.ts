@@ -1,0 +1,58 @@
+/** The commented `cluster.yaml` that `sprout init` writes. Every option shows its default. */
+export const CLUSTER_YAML_TEMPLATE = `# Sprout cluster definition. Every field below shows its default; delete what you do not change.
+apiVersion: sprout.dev/v1alpha1
+kind: Cluster
+name: {{name}}
+
+# Kubernetes version the nodes run. The local provider builds 1.20.2 from Debian's sources;
+# cloud images carry current releases (1.30+).
+kubernetesVersion: 1.20.2
+
+# Where the nodes come from: local (node machines on this computer), ssh (machines you have),
+# or openstack | aws | gcp | azure.
+provider:
+  type: local
+
+# Node groups (KubeNow roles): master, service, storage, edge. The master acts as edge when
+# there is no edge group.
+nodeGroups:
+  - name: master
+    roles: [master, edge]
+    count: 1
+  - name: service
+    roles: [service]
+    count: 2
+  # - name: storage
+  #   roles: [storage]
+  #   count: 2
+
+networks:
+  nodeCidr: 10.240.0.0/24     # node addresses (local provider bridge)
+  podCidr: 10.244.0.0/16      # split into one /podCidrMaskSize per node
+  podCidrMaskSize: 24
+  serviceCidr: 10.96.0.0/12
+  clusterDomain: cluster.local
+
+# Shared POSIX storage served by the storage nodes (GlusterFS).
+storage:
+  replication: 1              # must not exceed the number of storage nodes
+  volumeSizeGiB: 10
+  mountPath: /mnt/sprout-shared
+
+# Reverse proxy on the edge nodes. Host names are <name>.<baseDomain>; default <edge-ip>.nip.io.
+edge: {}
+#  baseDomain: example.org
+#  tls: { certFile: edge.crt, keyFile: edge.key }
+
+# HTTP(S) proxy for containerd, the kubelet and the agent, if your network requires one.
+# egressProxy:
+#   httpProxy: http://proxy.example.org:3128
+#   httpsProxy: http://proxy.example.org:3128
+#   noProxy: [.internal.example.org]
+
+coordinator:
+  listen: 127.0.0.1:7443      # host:port the coordinator listens on
+  advertise: []               # extra names/IPs agents use to reach it (added to its certificate)
+  joinRateLimit: { perSecond: 50, burst: 200 }
+  tokenTtl: 2h
+`;

@@ -1,0 +1,123 @@
+import type { ClusterSpec } from "../shared/cluster-spec.js";
+import type { CoordinatorFrame } from "../shared/events.js";
+import type { ClusterStatus, NodeStatus } from "../shared/status.js";
+import { loadOrCreateClusterPki, type ClusterPki } from "./pki/cluster-pki.js";
+import type { DeploymentPaths } from "./deployment.js";
+import { StateStore } from "./state/store.js";
+import type { NodeRecord } from "./state/records.js";
+import { TokenService } from "./tokens/token-service.js";
+import { ManifestService } from "./manifest/manifest-service.js";
+import type { ClusterFacts } from "./manifest/render-manifest.js";
+import { buildNodeStatus } from "./status/timeline.js";
+import { evaluateBarriers } from "./barriers.js";
+import { Metrics } from "./metrics.js";
+
+/** An open agent event stream (Hono's WSContext satisfies this). */
+export interface AgentStream {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * The coordinator's state and services for one cluster, shared by the HTTP routes, the event
+ * stream and the CLI's direct (no server) mode.
+ */
+export class Coordinator {
+  readonly tokens: TokenService;
+  readonly manifests: ManifestService;
+  readonly metrics = new Metrics();
+  /** Open event streams per node: where manifest and barrier notifications go. */
+  private streams = new Map<string, Set<AgentStream>>();
+  private barrierState: Record<string, boolean> = {};
+
+  private constructor(
+    readonly spec: ClusterSpec,
+    readonly paths: DeploymentPaths,
+    readonly store: StateStore,
+    readonly pki: ClusterPki,
+  ) {
+    this.tokens = new TokenService(store);
+    this.manifests = new ManifestService(spec, store, () => this.clusterFacts());
+  }
+
+  static async open(spec: ClusterSpec, paths: DeploymentPaths): Promise<Coordinator> {
+    const pki = await loadOrCreateClusterPki(paths.pkiDir);
+    const store = await StateStore.open(paths.stateDir);
+    const co = new Coordinator(spec, paths, store, pki);
+    co.barrierState = evaluateBarriers(spec, await co.nodeStatuses());
+    return co;
+  }
+
+  clusterFacts(): ClusterFacts {
+    return { caCertPem: this.pki.caCertPem, apiServerEndpoint: this.apiServerEndpoint() };
+  }
+
+  /** The spec's endpoint, else the first master to join. */
+  apiServerEndpoint(): string | undefined {
+    if (this.spec.controlPlaneEndpoint) return `https://${this.spec.controlPlaneEndpoint}:6443`;
+    const master = this.store.listNodes().find((n) => n.roles.includes("master"));
+    return master ? `https://${master.addresses[0]}:6443` : undefined;
+  }
+
+  onNodeJoined(node: NodeRecord): void {
+    // The first master fixes the API server endpoint: everyone's kubeconfig changes once.
+    if (node.roles.includes("master") && !this.spec.controlPlaneEndpoint && this.store.listNodes().filter((n) => n.roles.includes("master")).length === 1) {
+      void this.notifyManifestChanges();
+    }
+  }
+
+  private async notifyManifestChanges(): Promise<void> {
+    for (const name of this.streams.keys()) {
+      const manifest = await this.manifests.current(name).catch(() => undefined);
+      if (manifest) this.send(name, { type: "manifest", revision: manifest.revision });
+    }
+  }
+
+  attachStream(nodeName: string, ws: AgentStream): void {
+    let set = this.streams.get(nodeName);
+    if (!set) this.streams.set(nodeName, (set = new Set()));
+    set.add(ws);
+  }
+
+  detachStream(nodeName: string, ws: AgentStream): void {
+    const set = this.streams.get(nodeName);
+    set?.delete(ws);
+    if (set && set.size === 0) this.streams.delete(nodeName);
+  }
+
+  isConnected(nodeName: string): boolean {
+    return (this.streams.get(nodeName)?.size ?? 0) > 0;
+  }
+
+  send(nodeName: string, frame: CoordinatorFrame): void {
+    for (const ws of this.streams.get(nodeName) ?? []) if (ws.readyState === 1) ws.send(JSON.stringify(frame));
+  }
+
+  async nodeStatus(node: NodeRecord): Promise<NodeStatus> {
+    return buildNodeStatus(node, await this.store.eventLog(node.name).load(), this.isConnected(node.name));
+  }
+
+  async nodeStatuses(): Promise<NodeStatus[]> {
+    return Promise.all(this.store.listNodes().map((n) => this.nodeStatus(n)));
+  }
+
+  async clusterStatus(): Promise<ClusterStatus> {
+    return { cluster: this.spec.name, generatedAt: Date.now(), nodes: await this.nodeStatuses() };
+  }
+
+  barrier(name: string): boolean | undefined {
+    return this.barrierState[name];
+  }
+
+  /** Re-evaluates barriers after a node's progress and pushes the ones that flipped. */
+  async refreshBarriers(): Promise<void> {
+    const next = evaluateBarriers(this.spec, await this.nodeStatuses());
+    for (const [name, ready] of Object.entries(next)) {
+      if (this.barrierState[name] !== ready) {
+        for (const node of this.streams.keys()) this.send(node, { type: "barrier", name, ready });
+      }
+    }
+    this.barrierState = next;
+  }
+}

@@ -1,0 +1,60 @@
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { ClusterSpec } from "../shared/cluster-spec.js";
+import { UserError } from "../shared/errors.js";
+import { parseYamlWith } from "../shared/validate.js";
+import { writeFileAtomic } from "../shared/atomic-file.js";
+import { CLUSTER_YAML_TEMPLATE } from "./cluster-yaml-template.js";
+
+/**
+ * A deployment directory: the user's `cluster.yaml` beside Sprout's own state in `.sprout/`
+ * (PKI, tokens, nodes, timelines). Everything for one cluster lives in one folder the user
+ * can back up, move or delete.
+ */
+export interface DeploymentPaths {
+  root: string;
+  clusterYaml: string;
+  stateDir: string;
+  pkiDir: string;
+  adminDir: string;
+  /** Written by a running coordinator: its URL, pid and CA pin, for the CLI to find it. */
+  serveInfo: string;
+  lock: string;
+}
+
+export function deploymentPaths(dir: string): DeploymentPaths {
+  const root = resolve(dir);
+  const stateDir = join(root, ".sprout");
+  return {
+    root,
+    clusterYaml: join(root, "cluster.yaml"),
+    stateDir,
+    pkiDir: join(stateDir, "pki"),
+    adminDir: join(stateDir, "admin"),
+    serveInfo: join(stateDir, "coordinator.json"),
+    lock: join(stateDir, "coordinator.lock"),
+  };
+}
+
+export async function loadClusterSpec(paths: DeploymentPaths): Promise<ClusterSpec> {
+  let text: string;
+  try {
+    text = await readFile(paths.clusterYaml, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new UserError(`${paths.clusterYaml} not found: run \`sprout init ${paths.root}\` first`);
+    }
+    throw new Error(`cannot read ${paths.clusterYaml}`, { cause: err });
+  }
+  return parseYamlWith(ClusterSpec, text, paths.clusterYaml);
+}
+
+/** Creates the directory with a commented `cluster.yaml`; never overwrites an existing one. */
+export async function initDeployment(dir: string, name: string): Promise<{ paths: DeploymentPaths; created: boolean }> {
+  const paths = deploymentPaths(dir);
+  await mkdir(paths.root, { recursive: true });
+  await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+  const exists = await stat(paths.clusterYaml).then(() => true, () => false);
+  if (!exists) await writeFileAtomic(paths.clusterYaml, CLUSTER_YAML_TEMPLATE.replace("{{name}}", name), 0o644);
+  return { paths, created: !exists };
+}

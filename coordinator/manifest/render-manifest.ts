@@ -1,0 +1,86 @@
+import { createHash } from "node:crypto";
+import type { ClusterSpec } from "../../shared/cluster-spec.js";
+import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
+import { nthAddress, parseCidr } from "../../shared/net.js";
+import { minorSupport } from "../../shared/versions.js";
+import type { NodeRecord } from "../state/records.js";
+import { renderKubeconfig } from "./kubeconfig.js";
+import { noProxyFor } from "./no-proxy.js";
+
+/** Everything outside the node record that shapes its manifest. */
+export interface ClusterFacts {
+  caCertPem: string;
+  /** `https://<ip>:6443` once known (spec or first master). */
+  apiServerEndpoint?: string;
+}
+
+export type ManifestBody = Omit<NodeManifest, "revision">;
+
+/** Renders the manifest body for one node; the revision is assigned by `ManifestService`. */
+export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: ClusterFacts): ManifestBody {
+  const service = parseCidr(spec.networks.serviceCidr)!;
+  const dnsServiceIp = nthAddress(service, 10);
+  const support = minorSupport(spec.kubernetesVersion)!;
+  const files: NodeManifest["files"] = [{ path: `${NODE_PATHS.kubePki}/ca.crt`, content: facts.caCertPem, mode: 0o644 }];
+  if (facts.apiServerEndpoint) {
+    files.push({
+      path: NODE_PATHS.kubeletKubeconfig,
+      mode: 0o600,
+      content: renderKubeconfig({
+        clusterName: spec.name,
+        server: facts.apiServerEndpoint,
+        user: `system:node:${node.name}`,
+        ca: { file: `${NODE_PATHS.kubePki}/ca.crt` },
+        client: { certFile: NODE_PATHS.nodeCert, keyFile: NODE_PATHS.nodeKey },
+      }),
+    });
+  }
+  const nodeLabels: Record<string, string> = {};
+  for (const role of node.roles) nodeLabels[`node-role.kubernetes.io/${role}`] = "";
+  nodeLabels["sprout.dev/cluster"] = spec.name;
+  return {
+    apiVersion: "sprout.dev/v1alpha1",
+    kind: "NodeManifest",
+    cluster: {
+      name: spec.name,
+      kubernetesVersion: spec.kubernetesVersion,
+      clusterDomain: spec.networks.clusterDomain,
+      podCidr: spec.networks.podCidr,
+      serviceCidr: spec.networks.serviceCidr,
+      dnsServiceIp,
+      apiServerEndpoint: facts.apiServerEndpoint,
+    },
+    node: { name: node.name, roles: node.roles, addresses: node.addresses, podCidr: node.podCidr },
+    files,
+    kernel: {
+      // What kube-proxy (iptables mode) and bridge CNI need from the kernel.
+      modules: ["overlay", "br_netfilter"],
+      sysctls: {
+        "net.ipv4.ip_forward": "1",
+        "net.bridge.bridge-nf-call-iptables": "1",
+        "net.bridge.bridge-nf-call-ip6tables": "1",
+      },
+    },
+    containerd: { sandboxImage: support.pauseImage, preloadedImages: [] },
+    kubelet: {
+      maxPods: 110,
+      nodeLabels,
+      // Masters keep workloads off unless they are the only nodes.
+      registerWithTaints: node.roles.includes("master") && spec.nodeGroups.some((g) => !g.roles.includes("master") && g.count > 0)
+        ? [{ key: "node-role.kubernetes.io/master", effect: "NoSchedule" }]
+        : [],
+    },
+    egressProxy: spec.egressProxy
+      ? {
+          httpProxy: spec.egressProxy.httpProxy,
+          httpsProxy: spec.egressProxy.httpsProxy,
+          noProxy: noProxyFor(spec, node),
+        }
+      : undefined,
+  };
+}
+
+/** Stable hash of a manifest body: key order fixed by the renderer, undefined fields dropped. */
+export function manifestHash(body: ManifestBody): string {
+  return `sha256:${createHash("sha256").update(JSON.stringify(body)).digest("hex")}`;
+}

@@ -1,0 +1,104 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { promisify } from "node:util";
+import { nthAddress, parseCidr } from "../../../shared/net.js";
+
+const run = promisify(execFile);
+
+/**
+ * The local provider's node network: a hub network namespace holding a bridge, and one network
+ * namespace per node wired to it by a veth pair. Node addresses live only inside these
+ * namespaces, never on the machine's own interfaces. One more veth joins the bridge to this
+ * machine and carries the gateway address: the coordinator listens there, and the CLI (and
+ * kubectl) reach the nodes through it.
+ */
+export interface NodeNetwork {
+  hub: string;
+  /** This machine's end of the uplink veth. */
+  uplink: string;
+  gateway: string;
+  prefix: number;
+  nodes: { name: string; netns: string; address: string }[];
+  destroy(): Promise<void>;
+}
+
+const NS_PREFIX = "sprout-";
+
+async function ip(...args: string[]): Promise<void> {
+  try {
+    await run("ip", args);
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? "").trim();
+    throw new Error(`ip ${args.join(" ")} failed: ${stderr || (err as Error).message}`, { cause: err });
+  }
+}
+
+/** Network namespace names for a cluster, short enough for the kernel and unique per cluster. */
+export function hubNamespace(cluster: string): string {
+  return `${NS_PREFIX}${cluster}-hub`;
+}
+
+/** Interface names are limited to 15 characters, so the uplink is named by a hash of the cluster. */
+export function uplinkName(cluster: string): string {
+  return `sp-${createHash("sha256").update(cluster).digest("hex").slice(0, 8)}`;
+}
+
+export async function createNodeNetwork(cluster: string, cidr: string, nodeNames: string[]): Promise<NodeNetwork> {
+  const net = parseCidr(cidr);
+  if (!net) throw new Error(`invalid node CIDR ${cidr}`);
+  if (nodeNames.length + 10 > net.size - 2) throw new Error(`node CIDR ${cidr} is too small for ${nodeNames.length} nodes`);
+  const hub = hubNamespace(cluster);
+  const uplink = uplinkName(cluster);
+  const gateway = nthAddress(net, 1);
+  const created: string[] = [];
+  const destroy = async () => {
+    for (const ns of created.reverse()) await ip("netns", "del", ns).catch(() => undefined);
+    // The kernel removes the pair with the hub namespace, but not always before we return.
+    await ip("link", "del", uplink).catch(() => undefined);
+  };
+  try {
+    await ip("netns", "add", hub);
+    created.push(hub);
+    await ip("-n", hub, "link", "set", "lo", "up");
+    await ip("-n", hub, "link", "add", "br0", "type", "bridge");
+    await ip("-n", hub, "link", "set", "br0", "up");
+    // Deleting the hub namespace deletes this pair too, so cleanup stays one `netns del`.
+    await ip("link", "add", uplink, "type", "veth", "peer", "name", "uplink", "netns", hub);
+    await ip("-n", hub, "link", "set", "uplink", "master", "br0", "up");
+    await ip("addr", "add", `${gateway}/${net.prefix}`, "dev", uplink);
+    await ip("link", "set", uplink, "up");
+    const nodes: NodeNetwork["nodes"] = [];
+    for (const [i, name] of nodeNames.entries()) {
+      const netns = `${NS_PREFIX}${cluster}-${name}`;
+      const address = nthAddress(net, 10 + i);
+      await ip("netns", "add", netns);
+      created.push(netns);
+      // The veth's hub end is named by index: interface names are limited to 15 characters.
+      await ip("-n", hub, "link", "add", `veth${i}`, "type", "veth", "peer", "name", "eth0", "netns", netns);
+      await ip("-n", hub, "link", "set", `veth${i}`, "master", "br0", "up");
+      await ip("-n", netns, "link", "set", "lo", "up");
+      await ip("-n", netns, "addr", "add", `${address}/${net.prefix}`, "dev", "eth0");
+      await ip("-n", netns, "link", "set", "eth0", "up");
+      await ip("-n", netns, "route", "add", "default", "via", gateway);
+      nodes.push({ name, netns, address });
+    }
+    return { hub, uplink, gateway, prefix: net.prefix, nodes, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
+
+/** Removes every namespace a cluster's network left behind (after a crash); idempotent. */
+export async function destroyNodeNetwork(cluster: string): Promise<void> {
+  const { stdout } = await run("ip", ["netns", "list"]);
+  const mine = stdout
+    .split("\n")
+    .map((l) => l.split(" ")[0]!)
+    .filter((ns) => ns.startsWith(`${NS_PREFIX}${cluster}-`));
+  // Nodes first, hub last: deleting a node namespace removes its veth from the hub's bridge.
+  for (const ns of mine.sort((a, b) => Number(a.endsWith("-hub")) - Number(b.endsWith("-hub")))) {
+    await ip("netns", "del", ns).catch(() => undefined);
+  }
+  await ip("link", "del", uplinkName(cluster)).catch(() => undefined);
+}

@@ -1,0 +1,24 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import type { BootstrapInput } from "../../../shared/bootstrap.js";
+import { writeFileAtomic } from "../../../shared/atomic-file.js";
+
+/**
+ * A skeleton node root for `sprout up --dry-run`: only what the image would contribute that the
+ * agent's steps read (machine-id, the containerd unit the Debian package ships) plus the
+ * bootstrap file the provider writes as cloud-init would. The agent configures it offline.
+ */
+export async function writeSkeletonRoot(root: string, bootstrap: BootstrapInput): Promise<void> {
+  await mkdir(join(root, "lib/systemd/system"), { recursive: true });
+  await writeFile(join(root, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`).catch(async () => {
+    await mkdir(join(root, "etc"), { recursive: true });
+    await writeFile(join(root, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
+  });
+  await writeFile(
+    join(root, "lib/systemd/system/containerd.service"),
+    "[Unit]\nDescription=containerd container runtime (as packaged by Debian)\n\n[Service]\nExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n",
+  );
+  await writeFileAtomic(join(root, "etc/sprout/bootstrap.yaml"), stringify(bootstrap), 0o600);
+}
