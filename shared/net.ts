@@ -42,7 +42,7 @@ export function cidrContains(c: Cidr, ip: string): boolean {
 
 /** The `index`-th subnet of `prefix` bits inside `parent`, or undefined when it does not fit. */
 export function nthSubnet(parent: Cidr, prefix: number, index: number): Cidr | undefined {
-  if (prefix < parent.prefix) return undefined;
+  if (prefix < parent.prefix || prefix > 32 || !Number.isInteger(index) || index < 0) return undefined;
   const size = 2 ** (32 - prefix);
   if ((index + 1) * size > parent.size) return undefined;
   return { base: parent.base + index * size, prefix, size };

@@ -35,7 +35,8 @@ export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, wher
       doc.errors.map((e) => ({
         path: "",
         message: `YAML syntax: ${e.message.split("\n")[0]}`,
-        line: e.linePos?.[0]?.line,
+        // `linePos` is only filled in by `prettyErrors`; the offset is always there.
+        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
       })),
     );
   }

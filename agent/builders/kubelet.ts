@@ -12,6 +12,17 @@ function needsRuntimeFlag(version: string): boolean {
   return major === 1 && minor! < 27;
 }
 
+/** `registerWithTaints` joined KubeletConfiguration in 1.23; older kubelets only take the flag. */
+function taintsInConfig(version: string): boolean {
+  const [major, minor] = minorOf(version).split(".").map(Number);
+  return major! > 1 || minor! >= 23;
+}
+
+/** `--register-with-taints` syntax: `key[=value]:effect`, comma separated. */
+function taintFlag(m: NodeManifest): string {
+  return m.kubelet.registerWithTaints.map((t) => `${t.key}${t.value === undefined ? "" : `=${t.value}`}:${t.effect}`).join(",");
+}
+
 export function renderKubeletConfig(m: NodeManifest): string {
   const config: Record<string, unknown> = {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
@@ -32,8 +43,8 @@ export function renderKubeletConfig(m: NodeManifest): string {
     tlsPrivateKeyFile: NODE_PATHS.nodeKey,
     rotateCertificates: false,
     failSwapOn: false,
-    registerWithTaints: m.kubelet.registerWithTaints,
   };
+  if (taintsInConfig(m.cluster.kubernetesVersion)) config.registerWithTaints = m.kubelet.registerWithTaints;
   if (!needsRuntimeFlag(m.cluster.kubernetesVersion)) config.containerRuntimeEndpoint = CONTAINERD_SOCKET;
   return stringify(config);
 }
@@ -48,6 +59,7 @@ export function renderKubeletUnit(m: NodeManifest): string {
     `--node-ip=${m.node.addresses[0]}`,
     `--node-labels=${labels}`,
     ...(needsRuntimeFlag(m.cluster.kubernetesVersion) ? ["--container-runtime=remote", `--container-runtime-endpoint=${CONTAINERD_SOCKET}`] : []),
+    ...(!taintsInConfig(m.cluster.kubernetesVersion) && m.kubelet.registerWithTaints.length > 0 ? [`--register-with-taints=${taintFlag(m)}`] : []),
   ];
   return `# Written by sprout-agent from the node manifest; local edits are replaced.
 [Unit]

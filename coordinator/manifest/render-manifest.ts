@@ -36,7 +36,10 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
     });
   }
   const nodeLabels: Record<string, string> = {};
-  for (const role of node.roles) nodeLabels[`node-role.kubernetes.io/${role}`] = "";
+  // Not `node-role.kubernetes.io/<role>`: since 1.16 the kubelet refuses to start when
+  // --node-labels holds a kubernetes.io label outside its allowed set, and NodeRestriction would
+  // reject it anyway. Role labels in the reserved namespace must be applied by an admin client.
+  for (const role of node.roles) nodeLabels[`sprout.dev/role-${role}`] = "";
   nodeLabels["sprout.dev/cluster"] = spec.name;
   return {
     apiVersion: "sprout.dev/v1alpha1",

@@ -8,13 +8,25 @@ import { AgentEvent } from "../../shared/events.js";
  */
 export class EventLog {
   private events: AgentEvent[] | undefined;
+  /** The one load in flight or done: concurrent callers share it instead of racing on the file. */
+  private loading: Promise<AgentEvent[]> | undefined;
+  /** Appends run one at a time, so the dedup check and the write cannot interleave. */
+  private tail: Promise<unknown> = Promise.resolve();
   /** Highest stored seq per agent run, for dropping events resent after a reconnect. */
   private lastSeq = new Map<string, number>();
 
   constructor(readonly path: string) {}
 
-  async load(): Promise<AgentEvent[]> {
-    if (this.events) return this.events;
+  load(): Promise<AgentEvent[]> {
+    if (this.events) return Promise.resolve(this.events);
+    this.loading ??= this.readAndRepair().catch((err: unknown) => {
+      this.loading = undefined; // let a later call try again (e.g. after a transient EIO)
+      throw err;
+    });
+    return this.loading;
+  }
+
+  private async readAndRepair(): Promise<AgentEvent[]> {
     const text = await readFile(this.path, "utf8").catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return "";
       throw err;
@@ -22,7 +34,11 @@ export class EventLog {
     const events: AgentEvent[] = [];
     let goodBytes = 0;
     let offset = 0;
-    for (const line of text.split("\n")) {
+    const lines = text.split("\n");
+    // Every append ends with "\n", so whatever follows the last newline is a torn write — even
+    // when it happens to parse — and must go: the next append would otherwise be glued onto it.
+    lines.pop();
+    for (const line of lines) {
       const end = offset + Buffer.byteLength(line) + 1;
       if (line.trim() === "") {
         offset = end;
@@ -31,7 +47,7 @@ export class EventLog {
       const parsed = safeParse(line);
       if (!parsed) break; // torn tail from a crash mid-append
       events.push(parsed);
-      goodBytes = Math.min(end, Buffer.byteLength(text));
+      goodBytes = end;
       offset = end;
     }
     if (goodBytes < Buffer.byteLength(text)) await truncate(this.path, goodBytes);
@@ -40,22 +56,41 @@ export class EventLog {
     return events;
   }
 
-  /** Appends the events not stored yet; returns the highest stored seq per run among them. */
-  async append(batch: AgentEvent[]): Promise<AgentEvent[]> {
-    await this.load();
-    const fresh = batch.filter((e) => e.seq > (this.lastSeq.get(e.runId) ?? -1));
+  /** Appends the events not stored yet (by runId and seq); returns those it stored. */
+  append(batch: AgentEvent[]): Promise<AgentEvent[]> {
+    const run = this.tail.then(() => this.appendNow(batch));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(batch: AgentEvent[]): Promise<AgentEvent[]> {
+    const events = await this.load();
+    // Walk the batch in order with a running high-water mark, so a seq repeated inside one
+    // batch is dropped just like one repeated across batches.
+    const seen = new Map(this.lastSeq);
+    const fresh = batch.filter((e) => {
+      if (e.seq <= (seen.get(e.runId) ?? -1)) return false;
+      seen.set(e.runId, e.seq);
+      return true;
+    });
     if (fresh.length === 0) return [];
     const fh = await open(this.path, "a", 0o600);
     try {
-      await fh.writeFile(fresh.map((e) => JSON.stringify(e)).join("\n") + "\n");
-      await fh.sync();
+      const before = (await fh.stat()).size;
+      try {
+        await fh.writeFile(fresh.map((e) => JSON.stringify(e)).join("\n") + "\n");
+        await fh.sync();
+      } catch (err) {
+        // Nothing of this batch is acknowledged; drop any part that did land, so the resent
+        // batch is not glued onto a torn line.
+        await fh.truncate(before).catch(() => undefined);
+        throw err;
+      }
     } finally {
       await fh.close();
     }
-    for (const e of fresh) {
-      this.events!.push(e);
-      this.lastSeq.set(e.runId, Math.max(this.lastSeq.get(e.runId) ?? -1, e.seq));
-    }
+    events.push(...fresh);
+    this.lastSeq = seen;
     return fresh;
   }
 }

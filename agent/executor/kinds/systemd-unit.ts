@@ -35,11 +35,15 @@ export const systemdUnitKind: StepKindImpl<"systemdUnit"> = {
     if (!step.enabled && status.enabled) await host.disableUnit(step.name);
     if (host.offline) return;
 
+    const triggered = restartPending(step, host, ctx);
+    // A trigger may be a file systemd reads itself (a drop-in, a unit file written by another
+    // step): without a reload, the start or restart below would use the old definition.
+    if (triggered && !fileChanged) await host.reloadUnits();
     if (step.state === "stopped") {
       if (status.active) await host.stopUnit(step.name);
     } else if (!status.active) {
       await host.startUnit(step.name); // a fresh start already picks up new files
-    } else if (fileChanged || restartPending(step, host, ctx)) {
+    } else if (fileChanged || triggered) {
       await host.restartUnit(step.name);
     }
   },

@@ -1,0 +1,243 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { ClusterSpec, durationMs, roleCounts } from "./cluster-spec.js";
+import { ValidationError } from "./errors.js";
+import { formatPath, parseJsonWith, parseYamlWith } from "./validate.js";
+
+/** Parses and returns the ValidationError's problems (fails the test if parsing succeeds). */
+function problemsOf(text: string): ValidationError["problems"] {
+  try {
+    parseYamlWith(ClusterSpec, text, "cluster.yaml");
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    const v = err as ValidationError;
+    expect(v.where).toBe("cluster.yaml");
+    return v.problems;
+  }
+  throw new Error(`expected cluster.yaml to be rejected:\n${text}`);
+}
+
+const masterAndStorage = (storageCount: number, replication: number) =>
+  [
+    "name: demo",
+    "nodeGroups:",
+    "  - name: master",
+    "    roles: [master]",
+    "    count: 1",
+    "  - name: storage",
+    "    roles: [storage]",
+    `    count: ${storageCount}`,
+    "storage:",
+    `  replication: ${replication}`,
+    "",
+  ].join("\n");
+
+describe("parseYamlWith(ClusterSpec)", () => {
+  it("fills every default for the smallest file, `name: demo`", () => {
+    const spec = parseYamlWith(ClusterSpec, "name: demo\n", "cluster.yaml");
+    expect(spec.name).toBe("demo");
+    expect(spec.apiVersion).toBe("sprout.dev/v1alpha1");
+    expect(spec.kind).toBe("Cluster");
+    expect(spec.kubernetesVersion).toBe("1.20.2");
+    expect(spec.provider).toEqual({ type: "local" });
+    expect(spec.nodeGroups).toEqual([
+      { name: "master", roles: ["master", "edge"], count: 1 },
+      { name: "service", roles: ["service"], count: 2 },
+    ]);
+    expect(roleCounts(spec)).toEqual({ master: 1, edge: 1, service: 2 });
+    expect(spec.networks).toEqual({
+      nodeCidr: "10.240.0.0/24",
+      podCidr: "10.244.0.0/16",
+      podCidrMaskSize: 24,
+      serviceCidr: "10.96.0.0/12",
+      clusterDomain: "cluster.local",
+    });
+    expect(spec.storage).toEqual({ replication: 1, volumeSizeGiB: 10, mountPath: "/mnt/sprout-shared" });
+    expect(spec.coordinator.listen).toBe("127.0.0.1:7443");
+    expect(spec.coordinator.joinRateLimit).toEqual({ perSecond: 50, burst: 200 });
+    expect(spec.coordinator.tokenTtl).toBe("2h");
+    expect(spec.egressProxy).toBeUndefined();
+  });
+
+  it("names the field path and the line of a bad nested value", () => {
+    const text = [
+      "name: demo", // 1
+      "nodeGroups:", // 2
+      "  - name: master", // 3
+      "    roles: [master]", // 4
+      "    count: 1", // 5
+      "  - name: service", // 6
+      "    roles: [service]", // 7
+      "    count: -3", // 8
+      "",
+    ].join("\n");
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ path: "nodeGroups[1].count", line: 8 });
+    try {
+      parseYamlWith(ClusterSpec, text, "cluster.yaml");
+    } catch (err) {
+      expect((err as Error).message).toContain("line 8: nodeGroups[1].count");
+    }
+  });
+
+  it("reports every bad field at once, each with its own line", () => {
+    const problems = problemsOf("name: Demo_Cluster\nnetworks:\n  podCidr: 10.244.1.0/16\n");
+    expect(problems.map((p) => [p.path, p.line])).toEqual([
+      ["name", 1],
+      ["networks.podCidr", 3],
+    ]);
+    expect(problems[1]!.message).toMatch(/no host bits/);
+  });
+
+  it("gives YAML syntax errors the line they sit on", () => {
+    const problems = problemsOf("name: demo\nnetworks:\n  podCidr: a: b\n");
+    expect(problems[0]!.message).toMatch(/^YAML syntax: /);
+    expect(problems[0]!.line).toBe(3);
+  });
+
+  it("rejects tab indentation with its line", () => {
+    const problems = problemsOf("name: demo\nstorage:\n\treplication: 2\n");
+    expect(problems[0]!.message).toMatch(/YAML syntax: .*[Tt]ab/);
+    expect(problems[0]!.line).toBe(3);
+  });
+
+  it("rejects duplicate keys, pointing at the repeated one", () => {
+    const problems = problemsOf("name: demo\nkubernetesVersion: 1.20.2\nname: other\n");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.message).toMatch(/YAML syntax: .*unique/i);
+    expect(problems[0]!.line).toBe(3);
+  });
+
+  it("reports a missing name for an empty file, and a non-mapping document at the root", () => {
+    expect(problemsOf("")).toEqual([expect.objectContaining({ path: "name" })]);
+    expect(problemsOf("- a\n- b\n")[0]).toMatchObject({ path: "", line: 1 });
+  });
+
+  it("refuses storage replication above the number of storage nodes, at storage.replication", () => {
+    const problems = problemsOf(masterAndStorage(2, 3));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ path: "storage.replication", line: 10 });
+    expect(problems[0]!.message).toContain("replication 3 is larger than the number of storage nodes (2)");
+    // Equal is fine.
+    expect(parseYamlWith(ClusterSpec, masterAndStorage(3, 3), "cluster.yaml").storage.replication).toBe(3);
+  });
+
+  it("refuses overlapping pod and service CIDRs", () => {
+    const problems = problemsOf("name: demo\nnetworks:\n  podCidr: 10.96.0.0/16\n");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ path: "networks.podCidr", line: 3 });
+    expect(problems[0]!.message).toContain("overlaps serviceCidr 10.96.0.0/12");
+  });
+
+  it("refuses a service CIDR that overlaps the node CIDR", () => {
+    const problems = problemsOf("name: demo\nnetworks:\n  serviceCidr: 10.240.0.0/16\n");
+    expect(problems.map((p) => p.path)).toEqual(["networks.serviceCidr"]);
+    expect(problems[0]!.message).toContain("overlaps nodeCidr");
+  });
+
+  it("refuses a per-node pod subnet larger than the pod CIDR", () => {
+    const problems = problemsOf("name: demo\nnetworks:\n  podCidr: 10.0.0.0/16\n  podCidrMaskSize: 12\n");
+    expect(problems.every((p) => p.path === "networks.podCidrMaskSize" && p.line === 4)).toBe(true);
+  });
+
+  it("requires at least one master node", () => {
+    const noMasterGroup = problemsOf("name: demo\nnodeGroups:\n  - name: svc\n    roles: [service]\n    count: 3\n");
+    expect(noMasterGroup).toEqual([expect.objectContaining({ path: "nodeGroups", message: expect.stringContaining("role master") })]);
+    const zeroMasters = problemsOf("name: demo\nnodeGroups:\n  - name: m\n    roles: [master]\n    count: 0\n");
+    expect(zeroMasters.map((p) => p.path)).toEqual(["nodeGroups"]);
+  });
+
+  it("refuses duplicate node group names at the second group's name", () => {
+    const text = [
+      "name: demo",
+      "nodeGroups:",
+      "  - name: pool",
+      "    roles: [master]",
+      "    count: 1",
+      "  - name: pool",
+      "    roles: [service]",
+      "    count: 1",
+      "",
+    ].join("\n");
+    const problems = problemsOf(text);
+    expect(problems).toEqual([expect.objectContaining({ path: "nodeGroups[1].name", line: 6, message: 'duplicate node group name "pool"' })]);
+  });
+
+  it("refuses repeated roles inside one group", () => {
+    const problems = problemsOf("name: demo\nnodeGroups:\n  - name: m\n    roles: [master, master]\n    count: 1\n");
+    expect(problems[0]).toMatchObject({ path: "nodeGroups[0].roles", line: 4 });
+  });
+
+  it("refuses an unsupported Kubernetes minor, listing the supported ones", () => {
+    const problems = problemsOf("name: demo\nkubernetesVersion: 1.25.0\n");
+    expect(problems).toEqual([expect.objectContaining({ path: "kubernetesVersion", line: 2 })]);
+    expect(problems[0]!.message).toContain("1.20, 1.30, 1.31");
+    expect(problemsOf("name: demo\nkubernetesVersion: \"1.31\"\n")[0]!.message).toContain("full version");
+    expect(parseYamlWith(ClusterSpec, "name: demo\nkubernetesVersion: 1.31.0\n", "c").kubernetesVersion).toBe("1.31.0");
+  });
+
+  it("refuses durations that are not <n>s|m|h|d", () => {
+    for (const bad of ["2 hours", "90", "1w", "-5m", "1.5h"]) {
+      const problems = problemsOf(`name: demo\ncoordinator:\n  tokenTtl: "${bad}"\n`);
+      expect(problems).toEqual([expect.objectContaining({ path: "coordinator.tokenTtl", line: 3 })]);
+    }
+    expect(parseYamlWith(ClusterSpec, "name: demo\ncoordinator:\n  tokenTtl: 15m\n", "c").coordinator.tokenTtl).toBe("15m");
+  });
+
+  it("refuses a listen address without a port", () => {
+    expect(problemsOf("name: demo\ncoordinator:\n  listen: 0.0.0.0\n")[0]).toMatchObject({ path: "coordinator.listen", message: "must be host:port" });
+  });
+
+  it("defaults the egress proxy's extra NO_PROXY list", () => {
+    const spec = parseYamlWith(ClusterSpec, "name: demo\negressProxy:\n  httpProxy: http://proxy:3128\n", "c");
+    expect(spec.egressProxy).toEqual({ httpProxy: "http://proxy:3128", noProxy: [] });
+  });
+});
+
+describe("parseJsonWith", () => {
+  const Schema = z.object({ a: z.object({ b: z.number() }) });
+
+  it("turns malformed JSON into a ValidationError saying so", () => {
+    let caught: unknown;
+    try {
+      parseJsonWith(Schema, '{"a": ', "request body");
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    const v = caught as ValidationError;
+    expect(v.where).toBe("request body");
+    expect(v.problems).toHaveLength(1);
+    expect(v.problems[0]!.path).toBe("");
+    expect(v.problems[0]!.message).toMatch(/^malformed JSON: /);
+    expect(v.message).toContain("request body is invalid");
+  });
+
+  it("names the path of a schema error", () => {
+    expect(() => parseJsonWith(Schema, '{"a": {"b": "x"}}', "body")).toThrow(/a\.b: /);
+    expect(parseJsonWith(Schema, '{"a": {"b": 1}}', "body")).toEqual({ a: { b: 1 } });
+  });
+});
+
+describe("formatPath", () => {
+  it("writes paths the way users do", () => {
+    expect(formatPath(["nodeGroups", 1, "count"])).toBe("nodeGroups[1].count");
+    expect(formatPath([0, "x"])).toBe("[0].x");
+    expect(formatPath([])).toBe("");
+  });
+});
+
+describe("durationMs", () => {
+  it("converts each unit", () => {
+    expect(durationMs("30s")).toBe(30_000);
+    expect(durationMs("15m")).toBe(900_000);
+    expect(durationMs("2h")).toBe(7_200_000);
+    expect(durationMs("1d")).toBe(86_400_000);
+    expect(durationMs("0s")).toBe(0);
+  });
+
+  it("throws on anything else", () => {
+    for (const bad of ["", "5", "5ms", "1.5h", " 5s", "5s ", "-1s", "h"]) expect(() => durationMs(bad)).toThrow(/not a duration/);
+  });
+});
