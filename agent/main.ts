@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { NodeManifest, NODE_PATHS } from "../shared/node-manifest.js";
-import { UserError, ValidationError, describeError } from "../shared/errors.js";
+import { ApiError, UserError, ValidationError, describeError } from "../shared/errors.js";
 import { createLogger } from "../shared/log.js";
 import { parseJsonWith } from "../shared/validate.js";
 import { SPROUT_VERSION } from "../shared/versions.js";
@@ -97,7 +97,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`sprout-agent: ${err.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`sprout-agent: ${describeError(err)}\n`);
+    // A refusal from the coordinator names its stable code, e.g. "(token_expired)".
+    const code = err instanceof ApiError ? ` (${err.code})` : "";
+    process.stderr.write(`sprout-agent: ${describeError(err)}${code}\n`);
     process.exit(1);
   },
 );

@@ -14,6 +14,7 @@ import { joinWithRetry } from "./coordinator-client/join-client.js";
 import { mtlsAgent } from "./coordinator-client/pinned-tls.js";
 import { NodeClient } from "./coordinator-client/node-client.js";
 import { EventStream } from "./coordinator-client/event-stream.js";
+import { askOrWait, retryTransient } from "./coordinator-client/transient.js";
 import { buildSteps } from "./builders/index.js";
 import { runSteps } from "./executor/executor.js";
 
@@ -48,6 +49,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const runPhase = timedPhases(emit);
 
   const client = new NodeClient(joined.coordinator, mtlsAgent(joined.identity));
+  const fetchManifest = () => retryTransient("fetching the manifest", () => client.manifest(o.signal), { log, signal: o.signal });
   let announced = 0;
   let wake: (() => void) | undefined;
   stream.onFrame((f) => {
@@ -59,7 +61,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
 
   let failed = 0;
   try {
-    let manifest: NodeManifest = joined.manifest ?? (await runPhase("manifest", () => client.manifest(o.signal)));
+    let manifest: NodeManifest = joined.manifest ?? (await runPhase("manifest", fetchManifest));
     for (;;) {
       const current = manifest;
       const summary = await runPhase(`configure r${current.revision}`, () =>
@@ -67,7 +69,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
           host: o.host,
           mode: "apply",
           emit,
-          barriers: (name) => client.barrier(name, o.signal),
+          barriers: (name) => askOrWait(`barrier ${name}`, () => client.barrier(name, o.signal)),
           revision: current.revision,
           signal: o.signal,
         }),
@@ -75,7 +77,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       failed = summary.failed;
       log.info("configuration pass finished", { revision: current.revision, changed: summary.changed, failed: summary.failed, durationMs: Math.round(summary.durationMs) });
       // Anything announced while we worked (a master joined, peers changed) is applied before we call it done.
-      const latest = await client.manifest(o.signal);
+      const latest = await fetchManifest();
       if (latest.revision !== current.revision) {
         manifest = latest;
         continue;
@@ -88,7 +90,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         o.signal?.addEventListener("abort", () => resolve(), { once: true });
       });
       if (o.signal?.aborted) break;
-      manifest = await client.manifest(o.signal);
+      manifest = await fetchManifest();
     }
   } finally {
     const drained = await stream.drain(15_000);
