@@ -38,7 +38,7 @@ export class Coordinator {
     readonly pki: ClusterPki,
   ) {
     this.tokens = new TokenService(store);
-    this.manifests = new ManifestService(spec, store, () => this.clusterFacts());
+    this.manifests = new ManifestService(spec, store, (pending) => this.clusterFacts(pending));
   }
 
   static async open(spec: ClusterSpec, paths: DeploymentPaths): Promise<Coordinator> {
@@ -49,14 +49,16 @@ export class Coordinator {
     return co;
   }
 
-  clusterFacts(): ClusterFacts {
-    return { caCertPem: this.pki.caCertPem, apiServerEndpoint: this.apiServerEndpoint() };
+  /** `pending`: a node being joined, counted as if already stored. */
+  clusterFacts(pending?: NodeRecord): ClusterFacts {
+    return { caCertPem: this.pki.caCertPem, apiServerEndpoint: this.apiServerEndpoint(pending) };
   }
 
   /** The spec's endpoint, else the first master to join. */
-  apiServerEndpoint(): string | undefined {
+  apiServerEndpoint(pending?: NodeRecord): string | undefined {
     if (this.spec.controlPlaneEndpoint) return `https://${this.spec.controlPlaneEndpoint}:6443`;
-    const master = this.store.listNodes().find((n) => n.roles.includes("master"));
+    const nodes = pending ? [...this.store.listNodes(), pending] : this.store.listNodes();
+    const master = nodes.find((n) => n.roles.includes("master"));
     return master ? `https://${master.addresses[0]}:6443` : undefined;
   }
 

@@ -37,7 +37,7 @@ export async function join(co: Coordinator, req: JoinRequest): Promise<JoinRespo
       co.spec.networks.podCidrMaskSize,
       co.store.listNodes().map((n) => n.podCidrIndex),
     );
-    const record: NodeRecord = {
+    const joining: NodeRecord = {
       name: req.nodeName,
       roles: req.roles,
       addresses: req.addresses,
@@ -52,8 +52,8 @@ export async function join(co: Coordinator, req: JoinRequest): Promise<JoinRespo
       manifestRevision: 0,
       manifestHash: "",
     };
+    const { record, manifest } = co.manifests.firstRevision(joining);
     await co.store.putNode(record);
-    const manifest = await co.manifests.current(req.nodeName);
     co.onNodeJoined(record);
     return { nodeName: record.name, certificate, caBundle: co.pki.caCertPem, manifest };
   });

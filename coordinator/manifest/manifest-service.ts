@@ -2,6 +2,7 @@ import { ApiError } from "../../shared/errors.js";
 import type { ClusterSpec } from "../../shared/cluster-spec.js";
 import type { NodeManifest } from "../../shared/node-manifest.js";
 import type { StateStore } from "../state/store.js";
+import type { NodeRecord } from "../state/records.js";
 import { manifestHash, renderManifestBody, type ClusterFacts } from "./render-manifest.js";
 
 /**
@@ -13,8 +14,17 @@ export class ManifestService {
   constructor(
     private readonly spec: ClusterSpec,
     private readonly store: StateStore,
-    private readonly facts: () => ClusterFacts,
+    private readonly facts: (pending?: NodeRecord) => ClusterFacts,
   ) {}
+
+  /**
+   * Revision 1 for a node that is joining, stamped into its record before the record's first
+   * write — one durable write per join instead of two.
+   */
+  firstRevision(record: NodeRecord): { record: NodeRecord; manifest: NodeManifest } {
+    const body = renderManifestBody(this.spec, record, this.facts(record));
+    return { record: { ...record, manifestRevision: 1, manifestHash: manifestHash(body) }, manifest: { ...body, revision: 1 } };
+  }
 
   async current(nodeName: string): Promise<NodeManifest> {
     return this.store.lock.run(`manifest:${nodeName}`, async () => {

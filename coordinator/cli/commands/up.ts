@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "../../../shared/log.js";
 import { durationMs } from "../../../shared/cluster-spec.js";
@@ -45,8 +45,8 @@ export async function upCommand(dir: string, options: { workers?: number; format
     const bundle = agentBundlePath();
     const t0 = Date.now();
     for (const [i, node] of nodes.entries()) {
+      // An existing root keeps its node identity, so a second `up` converges instead of re-joining.
       const root = join(paths.stateDir, "dry-run", node.name);
-      await rm(root, { recursive: true, force: true });
       await mkdir(root, { recursive: true });
       await writeSkeletonRoot(root, { coordinators: [started.server.url], token: tokens.get(node.group)!, caPin: co.pki.caPin, nodeName: node.name, roles: node.roles });
       const logFile = join(paths.stateDir, "dry-run", `${node.name}.log`);

@@ -12,9 +12,10 @@ import { writeFileAtomic } from "../../../shared/atomic-file.js";
  */
 export async function writeSkeletonRoot(root: string, bootstrap: BootstrapInput): Promise<void> {
   await mkdir(join(root, "lib/systemd/system"), { recursive: true });
-  await writeFile(join(root, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`).catch(async () => {
-    await mkdir(join(root, "etc"), { recursive: true });
-    await writeFile(join(root, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
+  await mkdir(join(root, "etc"), { recursive: true });
+  // "wx": a node keeps its machine-id across re-runs, as a real machine does.
+  await writeFile(join(root, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`, { flag: "wx" }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EEXIST") throw err;
   });
   await writeFile(
     join(root, "lib/systemd/system/containerd.service"),

@@ -1,0 +1,33 @@
+/**
+ * `npm run bench -- [agent|pki|join|all] [--n N]`: runs the benchmarks, prints their JSON and
+ * keeps a copy in bench/results/<name>.json. Each benchmark runs in its own process so one
+ * cannot warm or load another.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const BENCHES: Record<string, string> = {
+  agent: "bench/agent-startup.ts",
+  pki: "bench/pki-sign.ts",
+  join: "bench/join-load.ts",
+};
+
+const [which = "all", ...rest] = process.argv.slice(2);
+const names = which === "all" ? Object.keys(BENCHES) : [which];
+for (const name of names) {
+  const file = BENCHES[name];
+  if (!file) {
+    process.stderr.write(`unknown benchmark "${name}"; choose ${Object.keys(BENCHES).join(", ")} or all\n`);
+    process.exit(2);
+  }
+  const r = spawnSync(process.execPath, ["--import", "tsx", file, ...rest], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  if (r.status !== 0) {
+    process.stderr.write(`benchmark ${name} failed (exit ${r.status})\n`);
+    process.exit(1);
+  }
+  const line = r.stdout.trim().split("\n").at(-1)!;
+  process.stdout.write(`${line}\n`);
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync(join("bench/results", `${name}.json`), JSON.stringify({ measuredAt: new Date().toISOString(), ...JSON.parse(line) }, null, 2) + "\n");
+}
