@@ -122,17 +122,20 @@ async function joinOnce(o: AgentOptions, bootstrap: Awaited<ReturnType<typeof re
   return { identity: { keyPem, certPem: response.certificate, caPem: response.caBundle }, coordinator, manifest: response.manifest };
 }
 
-/** Wraps work in phase started/finished/failed events with durations. */
+/**
+ * Wraps work in phase started/finished/failed events with durations. Each event is stamped when
+ * it happens: the ones before the join wait in a buffer until the stream exists.
+ */
 function timedPhases(emit: (e: AgentEventInput) => void) {
   return async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
-    emit({ type: "phase", phase: name, status: "started" });
+    emit({ type: "phase", phase: name, status: "started", ts: Date.now() });
     try {
       const result = await work();
-      emit({ type: "phase", phase: name, status: "finished", durationMs: performance.now() - started });
+      emit({ type: "phase", phase: name, status: "finished", durationMs: performance.now() - started, ts: Date.now() });
       return result;
     } catch (err) {
-      emit({ type: "phase", phase: name, status: "failed", durationMs: performance.now() - started, message: describeError(err).slice(0, 4000) });
+      emit({ type: "phase", phase: name, status: "failed", durationMs: performance.now() - started, message: describeError(err).slice(0, 4000), ts: Date.now() });
       throw err;
     }
   };

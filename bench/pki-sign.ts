@@ -17,7 +17,7 @@ import { buildCsrPem, nodeSubject, subjectAltNames } from "../coordinator/pki/cs
 import { forgePrivateKeyFromPem, generateRsaKeyPair, privateKeyObject } from "../coordinator/pki/keys.js";
 import { signNodeCertificate, validateNodeCsr } from "../coordinator/pki/node-csr.js";
 import type { NodeCsrExpectations } from "../coordinator/pki/node-csr.js";
-import { asn1ToBuffer, signCertificate } from "../coordinator/pki/tbs-signer.js";
+import { asn1ToBuffer, signCertificate } from "../shared/tbs-signer.js";
 
 interface Stats {
   samples: number;

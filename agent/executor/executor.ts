@@ -7,8 +7,8 @@ import type { Host } from "../host/host.js";
 import { Journal } from "./journal.js";
 import { applyStep, checkStep } from "./kinds/index.js";
 import type { StepContext } from "./kinds/index.js";
-import { DEFAULT_BACKOFF, abortReason, backoffDelay, sleep, withTimeout } from "./timing.js";
-import type { Backoff } from "./timing.js";
+import { DEFAULT_BACKOFF, abortReason, backoffDelay, sleep, type Backoff } from "../../shared/backoff.js";
+import { withTimeout } from "./timing.js";
 import { dependenciesOf, validatePlan } from "./validate-plan.js";
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, sleep, withTimeout } from "./timing.js";
+import { backoffDelay, sleep } from "../../shared/backoff.js";
+import { withTimeout } from "./timing.js";
 
 describe("timing", () => {
   it("grows exponentially to the cap and jitters downwards only", () => {

@@ -1,6 +1,7 @@
-import { generateKeyPair } from "node:crypto";
+import { createPrivateKey, generateKeyPair } from "node:crypto";
 import { promisify } from "node:util";
 import forge from "node-forge";
+import { signCertificationRequest } from "../../shared/tbs-signer.js";
 
 /**
  * The node's key and certificate request. The key is generated here, on the node, and never
@@ -36,6 +37,7 @@ export function buildNodeCsr(keyPem: string, nodeName: string, dnsNames: string[
       ],
     },
   ]);
-  csr.sign(key, forge.md.sha256.create());
+  // OpenSSL signs (~1 ms); forge's pure-JS RSA took ~90 ms of every join.
+  signCertificationRequest(csr, createPrivateKey(keyPem));
   return forge.pki.certificationRequestToPem(csr);
 }

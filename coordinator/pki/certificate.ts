@@ -3,7 +3,7 @@ import type { KeyObject } from "node:crypto";
 import forge from "node-forge";
 import { forgePublicKeyFromPem, privateKeyObject, spkiDerOf } from "./keys.js";
 import { ipToBytes } from "./ip-address.js";
-import { signCertificate } from "./tbs-signer.js";
+import { signCertificate } from "../../shared/tbs-signer.js";
 
 /**
  * Issues X.509 v3 certificates: forge lays out the structure, node:crypto signs it

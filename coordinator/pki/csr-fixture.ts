@@ -1,7 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import forge from "node-forge";
 import { forgePublicKeyFromPem } from "./keys.js";
-import { signCertificationRequest } from "./tbs-signer.js";
+import { signCertificationRequest } from "../../shared/tbs-signer.js";
 
 /**
  * Test and bench support: builds PKCS#10 requests the way an agent does (RSA key made on the

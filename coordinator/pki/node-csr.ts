@@ -5,7 +5,7 @@ import { UserError } from "../../shared/errors.js";
 import { issueCertificate } from "./certificate.js";
 import type { CertificateAndKeyPem } from "./certificate.js";
 import { canonicalIp, ipFromBytes } from "./ip-address.js";
-import { asn1ToBuffer } from "./tbs-signer.js";
+import { asn1ToBuffer } from "../../shared/tbs-signer.js";
 
 /**
  * Validates the PKCS#10 request an agent sends with `POST /v1/join` and signs the node's
