@@ -1,10 +1,11 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NodeManifest } from "../shared/node-manifest.js";
-import { TestCluster } from "./support/harness.js";
+import { AGENT_BUNDLE, TestCluster, run } from "./support/harness.js";
 
 /**
  * The join protocol end to end: a real coordinator process over TLS and 20 agent processes,
@@ -140,6 +141,34 @@ describe("join protocol: 20 agents against a real coordinator", () => {
     expect(rerun.stderr).toContain("already joined");
     expect(rerun.stderr).toMatch(/"changed":0,"failed":0/);
     expect(await cluster.tokens()).toEqual(before);
+  });
+
+  it("`sprout-agent plan` reports a converged node as unchanged, asking the coordinator over mTLS", async () => {
+    const node = cluster.nodes[7]!;
+    const netns = cluster.network.nodes.find((n) => n.name === node.name)!.netns;
+    const r = await run("ip", ["netns", "exec", netns, process.execPath, AGENT_BUNDLE, "plan", "--root", cluster.nodeRoot(node.name)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/= kubelet\/config/);
+    expect(r.stdout).not.toMatch(/^~ /m);
+  });
+
+  it("`sprout-agent plan --manifest` lists what it would change and changes nothing", async () => {
+    const node = cluster.nodes[8]!;
+    const [ca, cert, key] = await Promise.all(["ca.crt", "node.crt", "node.key"].map((f) => readFile(join(cluster.nodeRoot(node.name), "var/lib/sprout/pki", f), "utf8")));
+    const withCert = new Agent({ connect: { ca, cert, key } });
+    const manifest = await (await request(`${cluster.url}/v1/manifest`, { dispatcher: withCert })).body.text();
+    await withCert.close();
+    const empty = await mkdtemp(join(tmpdir(), "sprout-plan-"));
+    try {
+      await writeFile(join(empty, "manifest.json"), manifest);
+      const r = await run(process.execPath, [AGENT_BUNDLE, "plan", "--root", join(empty, "root"), "--manifest", join(empty, "manifest.json")]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/~ kubelet\/config/);
+      expect(r.stdout).toContain("/var/lib/kubelet/config.yaml");
+      expect(await readdir(empty)).toEqual(["manifest.json"]); // no root was created
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 
   it("exposes Prometheus metrics", async () => {
