@@ -4,6 +4,7 @@ import forge from "node-forge";
 import { forgePublicKeyFromPem, privateKeyObject, spkiDerOf } from "./keys.js";
 import { ipToBytes } from "./ip-address.js";
 import { signCertificate } from "../../shared/tbs-signer.js";
+import { boundedMemo } from "./bounded-memo.js";
 
 /**
  * Issues X.509 v3 certificates: forge lays out the structure, node:crypto signs it
@@ -95,19 +96,7 @@ function selfSigner(options: { keyPem: string; publicKeyPem: string }): Signer {
 }
 
 /** Parsing the issuer (forge and node) costs more than signing, so one parse per CA is kept. */
-const issuers = new Map<string, Signer>();
-const MAX_CACHED_ISSUERS = 16;
-
-function issuerSigner(issuer: CertificateAndKeyPem): Signer {
-  const cacheKey = issuer.certPem + issuer.keyPem;
-  let signer = issuers.get(cacheKey);
-  if (signer === undefined) {
-    signer = prepareIssuer(issuer);
-    if (issuers.size >= MAX_CACHED_ISSUERS) issuers.clear();
-    issuers.set(cacheKey, signer);
-  }
-  return signer;
-}
+const issuerSigner = boundedMemo((issuer: CertificateAndKeyPem) => prepareIssuer(issuer), (i) => i.certPem + i.keyPem, 16);
 
 function prepareIssuer(issuer: CertificateAndKeyPem): Signer {
   const x509 = new X509Certificate(issuer.certPem);

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair } from "node:crypto"
 import type { KeyObject } from "node:crypto";
 import { promisify } from "node:util";
 import forge from "node-forge";
+import { boundedMemo } from "./bounded-memo.js";
 
 /**
  * Key material for the coordinator's own identities (CAs, serving, service accounts). Node keys
@@ -43,18 +44,7 @@ export function spkiDerOf(pem: string): Buffer {
 }
 
 /** Parsing a PEM private key costs ~0.5 ms — more than the signature itself — so signers reuse it. */
-const privateKeyObjects = new Map<string, KeyObject>();
-const MAX_CACHED_KEYS = 16;
-
-export function privateKeyObject(keyPem: string): KeyObject {
-  let key = privateKeyObjects.get(keyPem);
-  if (key === undefined) {
-    key = createPrivateKey(keyPem);
-    if (privateKeyObjects.size >= MAX_CACHED_KEYS) privateKeyObjects.clear();
-    privateKeyObjects.set(keyPem, key);
-  }
-  return key;
-}
+export const privateKeyObject: (keyPem: string) => KeyObject = boundedMemo((keyPem: string) => createPrivateKey(keyPem), (keyPem) => keyPem, 16);
 
 /** forge builds X.509 structures around forge key objects; only public keys are needed for that. */
 export function forgePublicKeyFromPem(publicKeyPem: string): forge.pki.rsa.PublicKey {
