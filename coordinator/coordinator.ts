@@ -27,6 +27,8 @@ export class Coordinator {
   readonly tokens: TokenService;
   readonly manifests: ManifestService;
   readonly metrics = new Metrics();
+  /** Addresses the coordinator serves on (filled by `listen`): no node may claim them. */
+  readonly servingAddresses = new Set<string>();
   /** Open event streams per node: where manifest and barrier notifications go. */
   private streams = new Map<string, Set<AgentStream>>();
   private barrierState: Record<string, boolean> = {};
@@ -109,7 +111,8 @@ export class Coordinator {
   }
 
   barrier(name: string): boolean | undefined {
-    return this.barrierState[name];
+    // `name` comes from a request: never let it reach Object.prototype.
+    return Object.hasOwn(this.barrierState, name) ? this.barrierState[name] : undefined;
   }
 
   /** Re-evaluates barriers after a node's progress and pushes the ones that flipped. */

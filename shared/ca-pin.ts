@@ -17,3 +17,11 @@ export function caPinOfCertificate(cert: X509Certificate | string | Buffer): str
   const der = x509.publicKey.export({ type: "spki", format: "der" });
   return caPinOfPublicKeyDer(der);
 }
+
+/**
+ * The common name of the coordinator's serving certificate. Node certificates are signed by the
+ * same CA and carry their node's addresses, so "signed by the pinned CA and valid for this
+ * address" is not enough: a client must also see this name before it trusts a peer as the
+ * coordinator (else a joined node claiming the coordinator's address could impersonate it).
+ */
+export const COORDINATOR_COMMON_NAME = "sprout-coordinator";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NodeRole } from "./roles.js";
+import { NodeName, NodeRole } from "./roles.js";
 
 /** What `sprout status` shows: one row per node with its phase timeline. */
 export const NodePhase = z.enum(["joined", "configuring", "waiting", "converged", "failed"]);
@@ -44,6 +44,7 @@ export const TokenView = z.object({
   roles: z.array(NodeRole),
   expiresAt: z.number(),
   maxUses: z.number().int(),
+  nodeNames: z.array(z.string()).optional(),
   usedBy: z.array(z.string()),
   revoked: z.boolean(),
   createdAt: z.number(),
@@ -54,6 +55,8 @@ export const CreateTokenRequest = z.object({
   roles: z.array(NodeRole).min(1),
   ttlSeconds: z.number().int().positive().max(30 * 86400),
   maxUses: z.number().int().positive().max(100000),
+  /** Restrict the token to these node names. */
+  nodeNames: z.array(NodeName).min(1).max(100000).optional(),
   description: z.string().max(200).default(""),
 });
 export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;

@@ -1,8 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
-import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from "node:tls";
+import { checkServerIdentity, type TLSSocket, type PeerCertificate, type DetailedPeerCertificate } from "node:tls";
 import { Agent, buildConnector } from "undici";
-import { caPinOfCertificate } from "../../shared/ca-pin.js";
+import { COORDINATOR_COMMON_NAME, caPinOfCertificate } from "../../shared/ca-pin.js";
 
 /**
  * TLS to a coordinator we know only by its CA pin (first contact, before the node has the CA).
@@ -15,7 +15,8 @@ export class CaPinMismatch extends Error {
 }
 
 export function pinnedAgent(caPin: string, options: { connectTimeoutMs?: number } = {}): Agent {
-  const base = buildConnector({ rejectUnauthorized: false, timeout: options.connectTimeoutMs ?? 10_000 });
+  // No TLS session cache: a resumed session presents no certificate chain to check the pin on.
+  const base = buildConnector({ rejectUnauthorized: false, timeout: options.connectTimeoutMs ?? 10_000, maxCachedSessions: 0 });
   return new Agent({
     connect: (opts, callback) =>
       base(opts, (err, socket) => {
@@ -47,6 +48,30 @@ export function verifyPinnedPeer(socket: TLSSocket, caPin: string, hostname: str
   }
   const nameOk = isIP(hostname) ? leaf.checkIP(hostname) !== undefined : leaf.checkHost(hostname) !== undefined;
   if (!nameOk) throw new CaPinMismatch(`coordinator certificate is not valid for ${hostname} (${leaf.subjectAltName ?? "no SANs"})`);
+  const subject = leaf.subject.split("\n");
+  if (!isCoordinatorSubject(subject.find((l) => l.startsWith("CN="))?.slice(3), subject.filter((l) => l.startsWith("O=")).map((l) => l.slice(2)))) {
+    throw new CaPinMismatch(`the server at ${hostname} is not the coordinator (certificate subject ${subject.join(", ")}); refusing to send the join token`);
+  }
+}
+
+/** Only the coordinator's serving certificate has this subject; node certificates never do. */
+function isCoordinatorSubject(commonName: string | undefined, organizations: string[]): boolean {
+  return commonName === COORDINATOR_COMMON_NAME && organizations.length === 0;
+}
+
+/**
+ * Ordinary hostname verification plus "this is the coordinator", for connections verified
+ * against the cluster CA (mTLS requests and the event WebSocket).
+ */
+export function checkCoordinatorIdentity(hostname: string, cert: PeerCertificate): Error | undefined {
+  const err = checkServerIdentity(hostname, cert);
+  if (err) return err;
+  const o = cert.subject?.O as string | string[] | undefined;
+  const orgs = o === undefined ? [] : Array.isArray(o) ? o : [o];
+  if (!isCoordinatorSubject(cert.subject?.CN as string | undefined, orgs)) {
+    return new Error(`the server at ${hostname} is not the coordinator (certificate CN ${String(cert.subject?.CN)})`);
+  }
+  return undefined;
 }
 
 /** The certificates the server sent, leaf first, as X509Certificate objects. */
@@ -64,5 +89,5 @@ function peerChain(socket: TLSSocket): X509Certificate[] {
 
 /** mTLS to our coordinator once joined: ordinary verification against the cluster CA. */
 export function mtlsAgent(identity: { caPem: string; certPem: string; keyPem: string }): Agent {
-  return new Agent({ connect: { ca: identity.caPem, cert: identity.certPem, key: identity.keyPem, timeout: 10_000 } });
+  return new Agent({ connect: { ca: identity.caPem, cert: identity.certPem, key: identity.keyPem, timeout: 10_000, checkServerIdentity: checkCoordinatorIdentity } });
 }

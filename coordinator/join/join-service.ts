@@ -5,6 +5,7 @@ import type { NodeRecord } from "../state/records.js";
 import { validateNodeCsr, signNodeCertificate, CsrRejected } from "../pki/node-csr.js";
 import { allocatePodCidr } from "../manifest/pod-cidr.js";
 import type { Coordinator } from "../coordinator.js";
+import { checkNodeAddresses, checkNodeName } from "./node-address-policy.js";
 
 /**
  * `POST /v1/join` as one straight sequence of phases. Every check runs before anything is
@@ -15,7 +16,9 @@ import type { Coordinator } from "../coordinator.js";
 export async function join(co: Coordinator, req: JoinRequest): Promise<JoinResponse> {
   const token = co.tokens.authorize(req.token, req.roles, req.nodeName);
   checkImage(co, req);
+  checkNodeName(req.nodeName);
   checkAddresses(req);
+  checkNodeAddresses(co.spec, co.servingAddresses, req.addresses);
 
   const validated = validateCsr(co, req);
   const publicKeyHash = spkiHash(validated.publicKeyPem);

@@ -1,6 +1,6 @@
 import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { caPinOfCertificate } from "../../shared/ca-pin.js";
+import { COORDINATOR_COMMON_NAME, caPinOfCertificate } from "../../shared/ca-pin.js";
 import { issueCertificate } from "./certificate.js";
 import type { CertificateAndKeyPem } from "./certificate.js";
 import { generateRsaKeyPair } from "./keys.js";
@@ -67,7 +67,7 @@ export async function issueServingCertificate(
   const { keyPem, publicKeyPem } = await generateRsaKeyPair();
   const leaf = issueCertificate({
     issuer: pki.ca,
-    subject: { commonName: "sprout-coordinator" },
+    subject: { commonName: COORDINATOR_COMMON_NAME },
     publicKeyPem,
     dnsNames: names.dnsNames,
     ips: names.ips,

@@ -20,6 +20,7 @@ export interface RunningServer {
  */
 export async function listen(co: Coordinator, options: { host: string; port: number; advertise: string[]; log: Logger }): Promise<RunningServer> {
   const names = new Set(["localhost", "127.0.0.1", options.host, ...options.advertise].filter((h) => h && h !== "0.0.0.0"));
+  for (const n of names) if (isIP(n) !== 0) co.servingAddresses.add(n);
   const serving = await issueServingCertificate(co.pki, {
     dnsNames: [...names].filter((n) => isIP(n) === 0),
     ips: [...names].filter((n) => isIP(n) !== 0),
@@ -47,6 +48,21 @@ export async function listen(co: Coordinator, options: { host: string; port: num
     ) as Server;
     s.once("error", reject);
   });
+  // Agents that vanish without closing (host gone) are dropped after a missed heartbeat, so
+  // `connected` in status stays true only for agents that are really there.
+  const alive = new WeakMap<object, boolean>();
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) ws.on("pong", () => alive.set(ws, true)); // first sight of this client
+      else if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, 20_000);
+  heartbeat.unref();
   // Agents of a large cluster connect at once; a short backlog would refuse them.
   server.maxConnections = 20_000;
   server.keepAliveTimeout = 65_000;
@@ -57,6 +73,7 @@ export async function listen(co: Coordinator, options: { host: string; port: num
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(heartbeat);
         for (const client of wss.clients) client.terminate();
         wss.close();
         server.close(() => resolve());

@@ -12,6 +12,8 @@ export const TokenRecord = z.object({
   createdAt: z.number(),
   expiresAt: z.number(),
   maxUses: z.number().int().positive(),
+  /** When set, only these node names may join with the token (a provider knows its planned names). */
+  nodeNames: z.array(z.string()).optional(),
   /** Node names that consumed a use. A set, so a retried join by the same node is not a second use. */
   usedBy: z.array(z.string()),
   revoked: z.boolean(),

@@ -197,3 +197,19 @@ describe("TokenService.consume", () => {
     expect((await apiErrorOf(() => tokens.consume("zzzzzz", "n1"))).code).toBe("token_invalid");
   });
 });
+
+describe("tokens bound to node names", () => {
+  it("lets only the named nodes join, and says so by code", async () => {
+    const { token } = await tokens.create({ roles: ["service"], ttlSeconds: 60, maxUses: 2, nodeNames: ["service-1", "service-2"], description: "" });
+    expect(tokens.authorize(token, ["service"], "service-2").nodeNames).toEqual(["service-1", "service-2"]);
+    const err = await apiErrorOf(() => tokens.authorize(token, ["service"], "master-1"));
+    expect([err.status, err.code]).toEqual([403, "token_node_forbidden"]);
+    expect(err.message).toContain("not for node master-1");
+  });
+
+  it("keeps the binding across a reopen of the store", async () => {
+    const { view } = await tokens.create({ roles: ["service"], ttlSeconds: 60, maxUses: 1, nodeNames: ["a"], description: "" });
+    const reopened = new TokenService(await StateStore.open(dir), () => clock);
+    expect(reopened.list().find((t) => t.id === view.id)!.nodeNames).toEqual(["a"]);
+  });
+});

@@ -26,6 +26,7 @@ export class TokenService {
       createdAt: this.now(),
       expiresAt: this.now() + req.ttlSeconds * 1000,
       maxUses: req.maxUses,
+      nodeNames: req.nodeNames,
       usedBy: [],
       revoked: false,
     };
@@ -64,6 +65,9 @@ export class TokenService {
     const forbidden = roles.filter((r) => !record.roles.includes(r));
     if (forbidden.length > 0) {
       throw new ApiError(403, "token_role_forbidden", `join token ${record.id} does not allow role(s) ${forbidden.join(", ")} (allowed: ${record.roles.join(", ")})`);
+    }
+    if (record.nodeNames && !record.nodeNames.includes(nodeName)) {
+      throw new ApiError(403, "token_node_forbidden", `join token ${record.id} is not for node ${nodeName}`);
     }
     if (!record.usedBy.includes(nodeName) && record.usedBy.length >= record.maxUses) {
       throw new ApiError(403, "token_exhausted", `join token ${record.id} has been used ${record.usedBy.length} of ${record.maxUses} times`);

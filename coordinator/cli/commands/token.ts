@@ -7,7 +7,7 @@ import { openClusterApi } from "../cluster-api.js";
 import { printJson, table, type OutputFormat } from "../output.js";
 
 /** `sprout token create|list|revoke`. The secret is printed once, at creation, and never again. */
-export async function tokenCommand(dir: string, sub: string | undefined, args: { roles?: string; ttl?: string; uses?: string; description?: string; id?: string }, format: OutputFormat): Promise<number> {
+export async function tokenCommand(dir: string, sub: string | undefined, args: { roles?: string; ttl?: string; uses?: string; description?: string; id?: string; nodes?: string }, format: OutputFormat): Promise<number> {
   const api = await openClusterApi(dir);
   try {
     switch (sub) {
@@ -18,9 +18,10 @@ export async function tokenCommand(dir: string, sub: string | undefined, args: {
             roles: (args.roles ?? "service").split(",").map((r) => r.trim()),
             ttlSeconds: Math.round(durationMs(args.ttl ?? "2h") / 1000),
             maxUses: Number(args.uses ?? "1"),
+            nodeNames: args.nodes?.split(",").map((n) => n.trim()),
             description: args.description ?? "",
           },
-          "token options (--roles, --ttl, --uses)",
+          "token options (--roles, --ttl, --uses, --nodes)",
         );
         const { token, view } = await api.createToken(req);
         if (format === "json") printJson({ token, ...view });
