@@ -18,6 +18,9 @@ import { askOrWait, retryTransient } from "./coordinator-client/transient.js";
 import { buildSteps } from "./builders/index.js";
 import { runSteps } from "./executor/executor.js";
 
+/** How often a watching agent re-checks its node against an unchanged manifest (drift). */
+const RECHECK_MS = 300_000;
+
 export interface AgentOptions {
   bootstrapPath: string;
   host: Host;
@@ -58,39 +61,56 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       wake?.();
     }
   });
+  /** Resolves when a newer revision is announced, after the periodic re-check interval, or on abort. */
+  const nextAnnouncement = (revision: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, RECHECK_MS);
+      signal?.addEventListener("abort", done, { once: true });
+      wake = done;
+      if (announced > revision || signal?.aborted) done();
+    });
 
   let failed = 0;
   try {
     let manifest: NodeManifest = joined.manifest ?? (await runPhase("manifest", fetchManifest));
+    let recheck = false;
     for (;;) {
       const current = manifest;
-      const summary = await runPhase(`configure r${current.revision}`, () =>
+      // A periodic re-check of an unchanged revision corrects drift quietly: its events are
+      // sent only if it had to change something or failed, not every five minutes per node.
+      const quiet: AgentEventInput[] = [];
+      const passEmit = recheck ? (e: AgentEventInput) => quiet.push({ ...e, ts: e.ts ?? Date.now() }) : emit;
+      const summary = await timedPhases(passEmit)(`configure r${current.revision}`, () =>
         runSteps(buildSteps(current), {
           host: o.host,
           mode: "apply",
-          emit,
+          emit: passEmit,
           barriers: (name) => askOrWait(`barrier ${name}`, () => client.barrier(name, o.signal)),
           revision: current.revision,
           signal: o.signal,
         }),
       );
+      if (recheck && (summary.changed > 0 || summary.failed > 0)) quiet.forEach(emit);
       failed = summary.failed;
       log.info("configuration pass finished", { revision: current.revision, changed: summary.changed, failed: summary.failed, durationMs: Math.round(summary.durationMs) });
       // Anything announced while we worked (a master joined, peers changed) is applied before we call it done.
       const latest = await fetchManifest();
       if (latest.revision !== current.revision) {
         manifest = latest;
+        recheck = false;
         continue;
       }
       if (o.once) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        if (announced > current.revision) resolve();
-        setTimeout(resolve, 300_000).unref(); // periodic re-check catches missed announcements
-        o.signal?.addEventListener("abort", () => resolve(), { once: true });
-      });
+      await nextAnnouncement(current.revision, o.signal);
       if (o.signal?.aborted) break;
       manifest = await fetchManifest();
+      recheck = manifest.revision === current.revision;
     }
   } finally {
     const drained = await stream.drain(15_000);

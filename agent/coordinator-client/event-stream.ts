@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import WebSocket from "ws";
+import WebSocket, { type ClientOptions } from "ws";
 import { API } from "../../shared/join.js";
-import { CoordinatorFrame, type AgentEvent, type AgentEventInput } from "../../shared/events.js";
+import { AgentEvent, CoordinatorFrame, type AgentEventInput } from "../../shared/events.js";
 import { backoffDelay } from "../../shared/backoff.js";
 import type { Logger } from "../../shared/log.js";
+import { checkCoordinatorIdentity } from "./pinned-tls.js";
 
 /**
  * The agent's progress stream. Events are numbered, kept until the coordinator acknowledges
@@ -13,6 +14,22 @@ import type { Logger } from "../../shared/log.js";
  */
 const MAX_BUFFERED = 20_000;
 const MAX_FRAME_EVENTS = 500;
+/** Well under the coordinator's 1 MiB WebSocket message limit. */
+const MAX_FRAME_BYTES = 512 * 1024;
+/** A coordinator that stops answering pings for this long is gone: reconnect. */
+const HEARTBEAT_MS = 15_000;
+
+/** Strings longer than the schema allows are cut, so no event can be refused for its size. */
+const LIMITS: Record<string, number> = { phase: 64, message: 4096, reason: 4096, logTail: 16384, stepId: 200, waitingFor: 1024 };
+
+function bounded(event: AgentEvent): AgentEvent {
+  const out: Record<string, unknown> = { ...event };
+  for (const [field, max] of Object.entries(LIMITS)) {
+    const v = out[field];
+    if (typeof v === "string" && v.length > max) out[field] = field === "logTail" ? v.slice(-max) : v.slice(0, max);
+  }
+  return out as AgentEvent;
+}
 
 export class EventStream {
   readonly runId = randomBytes(8).toString("hex");
@@ -43,8 +60,15 @@ export class EventStream {
   }
 
   emit(input: AgentEventInput): void {
-    const event = { ...input, ts: input.ts ?? Date.now(), seq: this.seq++, runId: this.runId } as AgentEvent;
-    this.pending.push(event);
+    // Validated here, where a bad event can be dropped alone, rather than refused by the
+    // coordinator together with everything sent after it.
+    const parsed = AgentEvent.safeParse(bounded({ ...input, ts: input.ts ?? Date.now(), seq: this.seq, runId: this.runId } as AgentEvent));
+    if (!parsed.success) {
+      this.log.warn("dropping an event that does not match the protocol", { type: input.type, problem: parsed.error.issues[0]?.message });
+      return;
+    }
+    this.seq++;
+    this.pending.push(parsed.data);
     if (this.pending.length > MAX_BUFFERED) {
       // Out of room while the coordinator is away: give up log lines first, then the oldest event.
       const i = this.pending.findIndex((e) => e.type === "log");
@@ -79,8 +103,24 @@ export class EventStream {
   private connect(): void {
     if (this.closed) return;
     const url = new URL(API.events, this.coordinatorUrl.replace(/^https:/, "wss:")).href;
-    const ws = new WebSocket(url, { ca: this.tls.caPem, cert: this.tls.certPem, key: this.tls.keyPem, handshakeTimeout: 10_000 });
+    const ws = new WebSocket(url, {
+      ca: this.tls.caPem,
+      cert: this.tls.certPem,
+      key: this.tls.keyPem,
+      handshakeTimeout: 10_000,
+      // ws passes this to tls.connect, which calls it with Node's signature; @types/ws declares an older one.
+      checkServerIdentity: checkCoordinatorIdentity as unknown as ClientOptions["checkServerIdentity"],
+    });
     this.ws = ws;
+    let alive = true;
+    const heartbeat = setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (!alive) return ws.terminate(); // no pong since the last ping: the coordinator is gone
+      alive = false;
+      ws.ping();
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    ws.on("pong", () => (alive = true));
     ws.on("open", () => {
       this.attempt = 0;
       this.sentUpTo = -1;
@@ -89,6 +129,7 @@ export class EventStream {
     ws.on("message", (data) => this.onMessage(String(data)));
     ws.on("error", (err) => this.log.debug("event stream error", { error: err.message }));
     ws.on("close", () => {
+      clearInterval(heartbeat);
       if (this.ws === ws) this.ws = undefined;
       if (this.closed) return;
       const delay = backoffDelay(++this.attempt, { initialMs: 250, maxMs: 5_000 });
@@ -100,9 +141,20 @@ export class EventStream {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     const unsent = this.pending.filter((e) => e.seq > this.sentUpTo);
-    for (let i = 0; i < unsent.length; i += MAX_FRAME_EVENTS) {
-      ws.send(JSON.stringify({ type: "events", events: unsent.slice(i, i + MAX_FRAME_EVENTS) }));
+    let frame: string[] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (frame.length > 0) ws.send(`{"type":"events","events":[${frame.join(",")}]}`);
+      frame = [];
+      bytes = 0;
+    };
+    for (const e of unsent) {
+      const json = JSON.stringify(e);
+      if (frame.length >= MAX_FRAME_EVENTS || bytes + json.length > MAX_FRAME_BYTES) flush();
+      frame.push(json);
+      bytes += json.length + 1;
     }
+    flush();
     if (unsent.length > 0) this.sentUpTo = unsent.at(-1)!.seq;
   }
 
