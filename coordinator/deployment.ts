@@ -1,5 +1,5 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { ClusterSpec } from "../shared/cluster-spec.js";
 import { UserError } from "../shared/errors.js";
 import { parseYamlWith } from "../shared/validate.js";
@@ -47,6 +47,11 @@ export async function loadClusterSpec(paths: DeploymentPaths): Promise<ClusterSp
     throw new Error(`cannot read ${paths.clusterYaml}`, { cause: err });
   }
   return parseYamlWith(ClusterSpec, text, paths.clusterYaml);
+}
+
+/** A cluster name (DNS label) derived from the deployment directory's name. */
+export function clusterNameFor(dir: string): string {
+  return basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "sprout";
 }
 
 /** Creates the directory with a commented `cluster.yaml`; never overwrites an existing one. */

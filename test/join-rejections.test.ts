@@ -105,7 +105,10 @@ describe("join rejections", () => {
 
   describe("malformed requests over TLS", () => {
     const key = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
-    const ownIp = "10.99.0.7";
+    let ownIp = "";
+    beforeAll(() => {
+      ownIp = cluster.unusedAddress();
+    });
 
     function joinBody(token: string, overrides: Partial<JoinRequest> & { csrName?: string; sanDns?: string[]; sanIps?: string[] } = {}): JoinRequest {
       const nodeName = overrides.nodeName ?? "rogue-1";
@@ -162,7 +165,7 @@ describe("join rejections", () => {
     it("claiming an address the node does not have, or one another node holds, is refused", async () => {
       const token = await cluster.createToken(["service"], 5);
       const other = cluster.network.nodes.find((n) => n.name === "service-3")!;
-      const notOwn = await unchangedState(() => post(JSON.stringify(joinBody(token, { addresses: ["10.99.0.8"] }))));
+      const notOwn = await unchangedState(() => post(JSON.stringify(joinBody(token, { addresses: [cluster.unusedAddress(1)] }))));
       expect(notOwn.body.error.code).toBe("address_not_on_node");
       const facts = joinBody(token).facts;
       const taken = await unchangedState(() =>
@@ -170,6 +173,31 @@ describe("join rejections", () => {
       );
       expect(taken.status).toBe(409);
       expect(taken.body.error.code).toBe("address_taken");
+    });
+
+    it("a node may not claim the coordinator's address, loopback, or addresses outside the node network", async () => {
+      const token = await cluster.createToken(["service"], 5);
+      const facts = joinBody(token).facts;
+      for (const [ip, why] of [
+        [cluster.network.gateway, "belongs to the coordinator"],
+        ["127.0.0.1", "is not a unicast host address"],
+        ["10.96.0.1", "is inside networks.serviceCidr"],
+        ["192.0.2.10", "is outside networks.nodeCidr"],
+      ] as const) {
+        const r = await unchangedState(() => post(JSON.stringify(joinBody(token, { addresses: [ip], sanIps: [ip], facts: { ...facts, nics: [{ name: "eth0", mac: "x", ipv4: [ip] }] } }))));
+        expect([r.status, r.body.error.code]).toEqual([403, "address_forbidden"]);
+        expect(r.body.error.message).toContain(why);
+      }
+    });
+
+    it("reserved node names and tokens bound to other names are refused", async () => {
+      const token = await cluster.createToken(["service"], 5);
+      const reserved = await unchangedState(() => post(JSON.stringify(joinBody(token, { nodeName: "kubernetes" }))));
+      expect([reserved.status, reserved.body.error.code]).toEqual([400, "node_name_reserved"]);
+      const bound = await cluster.cli(["token", "create", cluster.dir, "--roles", "service", "--uses", "1", "--nodes", "other-1", "-o", "json"]);
+      const boundToken = (JSON.parse(bound.stdout) as { token: string }).token;
+      const r = await unchangedState(() => post(JSON.stringify(joinBody(boundToken))));
+      expect([r.status, r.body.error.code]).toEqual([403, "token_node_forbidden"]);
     });
 
     it("an oversized body is refused with 413", async () => {

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { UserError, ValidationError, ApiError, describeError } from "../../shared/errors.js";
 import { SPROUT_VERSION } from "../../shared/versions.js";
+import { durationMs } from "../../shared/cluster-spec.js";
 import { parseFormat } from "./output.js";
 import { initCommand } from "./commands/init.js";
 import { serveCommand } from "./commands/serve.js";
@@ -14,10 +15,10 @@ const USAGE = `sprout ${SPROUT_VERSION} — pull-based Kubernetes clusters
 usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
 
   init [dir]                       create dir with a commented cluster.yaml and the cluster PKI
-  up [dir] [--workers N]           bring the cluster up (dry run until node machines land)
+  up [dir] [--workers N] [--timeout 10m]   bring the cluster up (dry run until node machines land)
   serve [dir] [--listen H:P] [--advertise NAME]...   run the coordinator
   status [dir] [--watch] [-o json|csv]               per-node phases and timelines
-  token create [dir] [--roles r1,r2] [--ttl 2h] [--uses N] [--description TEXT]
+  token create [dir] [--roles r1,r2] [--ttl 2h] [--uses N] [--nodes n1,n2] [--description TEXT]
   token list [dir] | token revoke <id> [dir]
   kubeconfig [dir] [--out FILE]    admin kubeconfig for the cluster's API server
   version
@@ -38,9 +39,11 @@ async function main(argv: string[]): Promise<number> {
       roles: { type: "string" },
       ttl: { type: "string" },
       uses: { type: "string" },
+      nodes: { type: "string" },
       description: { type: "string" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
+      timeout: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -60,7 +63,8 @@ async function main(argv: string[]): Promise<number> {
     case "up": {
       const workers = values.workers === undefined ? undefined : Number(values.workers);
       if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UserError(`--workers must be a whole number ≥ 0, got "${values.workers}"`);
-      return upCommand(dirArg(0), { workers, format, keep: values.keep });
+      const timeoutMs = durationMs(values.timeout ?? "10m");
+      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs });
     }
     case "serve":
       return serveCommand(dirArg(0), values.listen, values.advertise);

@@ -1,22 +1,29 @@
 import { execFileSync } from "node:child_process";
+import { clusterOfNamespace, uplinkName } from "../../coordinator/providers/local/node-network.js";
 
 /**
- * Integration runs create network namespaces named `sprout-it<id>-*` and an uplink `sp-*` per
- * test cluster. A run killed from outside (timeout, Ctrl-C) cannot clean up after itself, so
- * sweep what such runs left before starting, and again at the end.
+ * Integration runs create network namespaces `sprout.it<6 hex>[.<node>]` and an uplink per test
+ * cluster. A run killed from outside (timeout, Ctrl-C) cannot clean up after itself, so sweep
+ * what such runs left, and only that: clusters named like test clusters, and their own uplinks.
  */
 function sweep(): void {
-  const list = (cmd: string[]) => {
+  const ip = (args: string[]) => {
     try {
-      return execFileSync("ip", cmd, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     } catch {
       return "";
     }
   };
-  const namespaces = list(["netns", "list"]).split("\n").map((l) => l.split(" ")[0]!).filter((n) => n.startsWith("sprout-it"));
-  for (const ns of namespaces) list(["netns", "del", ns]);
-  const uplinks = list(["-o", "link"]).split("\n").map((l) => l.split(": ")[1]?.split("@")[0] ?? "").filter((n) => n.startsWith("sp-"));
-  for (const link of uplinks) list(["link", "del", link]);
+  const namespaces = ip(["netns", "list"]).split("\n").map((l) => l.split(" ")[0]!);
+  const clusters = new Set<string>();
+  for (const ns of namespaces) {
+    const cluster = clusterOfNamespace(ns);
+    if (cluster && /^it[0-9a-f]{6}$/.test(cluster)) {
+      ip(["netns", "del", ns]);
+      clusters.add(cluster);
+    }
+  }
+  for (const cluster of clusters) ip(["link", "del", uplinkName(cluster)]);
 }
 
 export function setup(): () => void {

@@ -8,6 +8,7 @@ import { stringify } from "yaml";
 import { ClusterStatus, TokenView } from "../../shared/status.js";
 import type { NodeRole } from "../../shared/roles.js";
 import type { BootstrapInput } from "../../shared/bootstrap.js";
+import { nthAddress, parseCidr } from "../../shared/net.js";
 import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../../coordinator/providers/local/node-network.js";
 import { writeSkeletonRoot } from "../../coordinator/providers/local/skeleton-root.js";
 
@@ -48,7 +49,13 @@ export class TestCluster {
     readonly nodes: TestNode[],
     readonly network: NodeNetwork,
     readonly port: number,
+    readonly nodeCidr: string,
   ) {}
+
+  /** An address inside the node network that no node has: what a forged join might claim. */
+  unusedAddress(offset = 0): string {
+    return nthAddress(parseCidr(this.nodeCidr)!, 500 + offset);
+  }
 
   /** `groups`: name → roles and count; the cluster gets a fresh name so namespaces never clash. */
   static async create(groups: { name: string; roles: NodeRole[]; count: number }[], extraSpec: Record<string, unknown> = {}): Promise<TestCluster> {
@@ -71,7 +78,7 @@ export class TestCluster {
       };
       const { writeFile } = await import("node:fs/promises");
       await writeFile(join(dir, "cluster.yaml"), stringify(spec));
-      const cluster = new TestCluster(name, dir, nodes, network, port);
+      const cluster = new TestCluster(name, dir, nodes, network, port, nodeCidr);
       const init = await cluster.cli(["init", dir]);
       if (init.code !== 0) throw new Error(`sprout init failed: ${init.stderr}`);
       return cluster;

@@ -1,13 +1,11 @@
-import { basename } from "node:path";
-import { initDeployment, loadClusterSpec } from "../../deployment.js";
+import { clusterNameFor, initDeployment, loadClusterSpec } from "../../deployment.js";
 import { loadOrCreateClusterPki } from "../../pki/cluster-pki.js";
 import { ensureAdminCredentials } from "../admin-credentials.js";
 import { progress, printJson, type OutputFormat } from "../output.js";
 
 /** `sprout init <dir>`: a commented cluster.yaml, the cluster PKI and the CLI's admin credentials. */
 export async function initCommand(dir: string, format: OutputFormat): Promise<number> {
-  const name = basename(dir).toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "") || "sprout";
-  const { paths, created } = await initDeployment(dir, name);
+  const { paths, created } = await initDeployment(dir, clusterNameFor(dir));
   await loadClusterSpec(paths); // an existing file must still be valid
   const pki = await loadOrCreateClusterPki(paths.pkiDir);
   await ensureAdminCredentials(paths, pki);

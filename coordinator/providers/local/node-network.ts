@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { nthAddress, parseCidr } from "../../../shared/net.js";
+import { UserError } from "../../../shared/errors.js";
 
 const run = promisify(execFile);
 
@@ -22,7 +23,12 @@ export interface NodeNetwork {
   destroy(): Promise<void>;
 }
 
-const NS_PREFIX = "sprout-";
+/**
+ * Namespace names: `sprout.<cluster>` for the hub, `sprout.<cluster>.<node>` for nodes. Cluster
+ * and node names are DNS labels and cannot contain dots, so one cluster's names can never be
+ * mistaken for another's (`dev` vs `dev-2`).
+ */
+const NS_PREFIX = "sprout.";
 
 async function ip(...args: string[]): Promise<void> {
   try {
@@ -33,9 +39,17 @@ async function ip(...args: string[]): Promise<void> {
   }
 }
 
-/** Network namespace names for a cluster, short enough for the kernel and unique per cluster. */
 export function hubNamespace(cluster: string): string {
-  return `${NS_PREFIX}${cluster}-hub`;
+  return `${NS_PREFIX}${cluster}`;
+}
+
+export function nodeNamespace(cluster: string, node: string): string {
+  return `${NS_PREFIX}${cluster}.${node}`;
+}
+
+/** The cluster a namespace belongs to, if it is one of ours. */
+export function clusterOfNamespace(ns: string): string | undefined {
+  return /^sprout\.([a-z0-9-]+)(\.|$)/.exec(ns)?.[1];
 }
 
 /** Interface names are limited to 15 characters, so the uplink is named by a hash of the cluster. */
@@ -50,6 +64,11 @@ export async function createNodeNetwork(cluster: string, cidr: string, nodeNames
   const hub = hubNamespace(cluster);
   const uplink = uplinkName(cluster);
   const gateway = nthAddress(net, 1);
+  const { stdout: holders } = await run("ip", ["-o", "addr", "show", "to", `${gateway}/32`]);
+  if (holders.trim() !== "") {
+    const dev = holders.trim().split(/\s+/)[1];
+    throw new UserError(`node network ${cidr} is already in use on this machine (${gateway} is on ${dev}, another cluster?); choose another networks.nodeCidr in cluster.yaml`);
+  }
   const created: string[] = [];
   const destroy = async () => {
     for (const ns of created.reverse()) await ip("netns", "del", ns).catch(() => undefined);
@@ -69,7 +88,7 @@ export async function createNodeNetwork(cluster: string, cidr: string, nodeNames
     await ip("link", "set", uplink, "up");
     const nodes: NodeNetwork["nodes"] = [];
     for (const [i, name] of nodeNames.entries()) {
-      const netns = `${NS_PREFIX}${cluster}-${name}`;
+      const netns = nodeNamespace(cluster, name);
       const address = nthAddress(net, 10 + i);
       await ip("netns", "add", netns);
       created.push(netns);
@@ -92,12 +111,13 @@ export async function createNodeNetwork(cluster: string, cidr: string, nodeNames
 /** Removes every namespace a cluster's network left behind (after a crash); idempotent. */
 export async function destroyNodeNetwork(cluster: string): Promise<void> {
   const { stdout } = await run("ip", ["netns", "list"]);
+  const hub = hubNamespace(cluster);
   const mine = stdout
     .split("\n")
     .map((l) => l.split(" ")[0]!)
-    .filter((ns) => ns.startsWith(`${NS_PREFIX}${cluster}-`));
+    .filter((ns) => clusterOfNamespace(ns) === cluster);
   // Nodes first, hub last: deleting a node namespace removes its veth from the hub's bridge.
-  for (const ns of mine.sort((a, b) => Number(a.endsWith("-hub")) - Number(b.endsWith("-hub")))) {
+  for (const ns of mine.sort((a, b) => Number(a === hub) - Number(b === hub))) {
     await ip("netns", "del", ns).catch(() => undefined);
   }
   await ip("link", "del", uplinkName(cluster)).catch(() => undefined);
