@@ -1,3 +1,4 @@
+import { UserError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import type { ClusterSpec } from "../shared/cluster-spec.js";
 import { Coordinator } from "./coordinator.js";
@@ -39,7 +40,17 @@ export async function startCoordinator(spec: ClusterSpec, paths: DeploymentPaths
   }
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
+/**
+ * "host:port" → its parts. `what` names where the text came from (`--listen`, or the spec
+ * field), because a bad value is the user's to fix: a UserError, exit code 2.
+ */
+export function parseListen(listen: string, what = "coordinator.listen"): { host: string; port: number } {
   const i = listen.lastIndexOf(":");
-  return { host: listen.slice(0, i), port: Number(listen.slice(i + 1)) };
+  const host = i < 0 ? "" : listen.slice(0, i);
+  const portText = i < 0 ? "" : listen.slice(i + 1);
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (host === "" || !(port >= 0 && port <= 65535)) {
+    throw new UserError(`${what} must be host:port with a port from 0 to 65535, got "${listen}"`);
+  }
+  return { host, port };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ClusterSpec, durationMs, roleCounts } from "./cluster-spec.js";
-import { ValidationError } from "./errors.js";
+import { UserError, ValidationError } from "./errors.js";
 import { formatPath, parseJsonWith, parseYamlWith } from "./validate.js";
 
 /** Parses and returns the ValidationError's problems (fails the test if parsing succeeds). */
@@ -239,5 +239,17 @@ describe("durationMs", () => {
 
   it("throws on anything else", () => {
     for (const bad of ["", "5", "5ms", "1.5h", " 5s", "5s ", "-1s", "h"]) expect(() => durationMs(bad)).toThrow(/not a duration/);
+  });
+
+  it("throws a UserError (exit code 2) naming the bad value and the accepted form", () => {
+    let caught: unknown;
+    try {
+      durationMs("2hours");
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(UserError);
+    expect((caught as UserError).message).toContain('"2hours"');
+    expect((caught as UserError).message).toContain("30s, 15m, 2h or 1d");
   });
 });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { NodeRole, NodeName } from "./roles.js";
 import { Ipv4Cidr, parseCidr, cidrsOverlap, Ipv4 } from "./net.js";
 import { DEFAULT_KUBERNETES_VERSION, minorSupport, SUPPORTED_MINORS } from "./versions.js";
+import { UserError } from "./errors.js";
 
 /**
  * `cluster.yaml`: what the user asks for. Every field has a default where one is sensible, so
@@ -134,10 +135,13 @@ export const ClusterSpec = z
 export type ClusterSpec = z.infer<typeof ClusterSpec>;
 export type ClusterSpecInput = z.input<typeof ClusterSpec>;
 
-/** Parses "30s"/"15m"/"2h"/"1d" into milliseconds. */
+/**
+ * Parses "30s"/"15m"/"2h"/"1d" into milliseconds. CLI flags (`--ttl`) come straight here, so bad
+ * text is a UserError: exit code 2 and a message saying what would have been accepted.
+ */
 export function durationMs(text: string): number {
   const m = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (!m) throw new Error(`not a duration: ${text}`);
+  if (!m) throw new UserError(`not a duration: "${text}" (use a whole number and a unit s, m, h or d, like 30s, 15m, 2h or 1d)`);
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
   return Number(m[1]) * unit;
 }

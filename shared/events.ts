@@ -33,10 +33,15 @@ export type AgentEventInput = AgentEvent extends infer E
     : never
   : never;
 
+/** Identifies an event for dedup and acks; checkable even when the rest of the event is not valid. */
+export const AgentEventKey = z.object({ runId: eventBase.runId, seq: eventBase.seq });
+
+export const MAX_EVENTS_PER_FRAME = 1000;
+
 /** Agent → coordinator WebSocket frames. */
 export const AgentFrame = z.object({
   type: z.literal("events"),
-  events: z.array(AgentEvent).max(1000),
+  events: z.array(AgentEvent).max(MAX_EVENTS_PER_FRAME),
 });
 export type AgentFrame = z.infer<typeof AgentFrame>;
 

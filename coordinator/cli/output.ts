@@ -2,12 +2,14 @@
  * CLI output conventions: results on stdout (`-o json` for machines), progress and errors on
  * stderr, colour only on a TTY and never with NO_COLOR, no spinners when not a TTY.
  */
+import { UserError } from "../../shared/errors.js";
+
 export type OutputFormat = "human" | "json" | "csv";
 
 export function parseFormat(value: string | undefined): OutputFormat {
   if (value === undefined || value === "human" || value === "table") return "human";
   if (value === "json" || value === "csv") return value;
-  throw new Error(`unknown output format "${value}" (use json or csv)`);
+  throw new UserError(`unknown output format "${value}" (use json or csv)`); // a bad -o is bad input: exit 2
 }
 
 const useColor = () => process.stderr.isTTY && !process.env.NO_COLOR;

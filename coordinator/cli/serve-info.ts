@@ -19,11 +19,21 @@ export async function removeServeInfo(paths: DeploymentPaths): Promise<void> {
 export async function readServeInfo(paths: DeploymentPaths): Promise<ServeInfo | undefined> {
   const text = await readFile(paths.serveInfo, "utf8").catch(() => undefined);
   if (!text) return undefined;
-  const parsed = ServeInfo.safeParse(JSON.parse(text));
+  // A corrupt file names no coordinator we could reach: treat it like a missing one, and the
+  // caller opens the state under the lock (which a live coordinator would hold, refusing us).
+  const parsed = ServeInfo.safeParse(parseJsonOrUndefined(text));
   if (!parsed.success) return undefined;
   try {
     process.kill(parsed.data.pid, 0);
     return parsed.data;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
   } catch {
     return undefined;
   }

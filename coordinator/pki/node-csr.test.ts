@@ -179,6 +179,16 @@ describe("CsrRejected", () => {
     expect(rejection(csr({ extensions: [uri] }), "csr_san_forbidden").message).toContain("URI SAN");
   });
 
+  it("csr_san_forbidden: a DNS or IP SAN encoded as a constructed element (not a crash)", () => {
+    const { asn1 } = forge;
+    for (const [type, kind] of [[2, "DNS"], [7, "IP"]] as const) {
+      const inner = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.IA5STRING, false, "node-1");
+      const value = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.CONTEXT_SPECIFIC, type, true, [inner])]);
+      const constructed = csr({ extensions: [{ name: "subjectAltName", value }] });
+      expect(rejection(constructed, "csr_san_forbidden").message).toContain(`SAN ${kind}:(malformed)`);
+    }
+  });
+
   it("csr_extension_forbidden: CA:true, unknown extensions, other attributes", () => {
     const caTrue = csr({ extensions: [{ name: "basicConstraints", cA: true }] });
     expect(rejection(caTrue, "csr_extension_forbidden").message).toContain("CA:true");
@@ -188,7 +198,9 @@ describe("CsrRejected", () => {
     ]);
     rejection(fromOpenssl, "csr_extension_forbidden");
     const unknown = { id: "1.3.6.1.4.1.99999.1", value: forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.NULL, false, "") };
-    expect(rejection(csr({ extensions: [unknown] }), "csr_extension_forbidden").message).toContain("1.3.6.1.4.1.99999.1");
+    const unknownMessage = rejection(csr({ extensions: [unknown] }), "csr_extension_forbidden").message;
+    expect(unknownMessage).toContain("1.3.6.1.4.1.99999.1");
+    expect(unknownMessage).toContain("basicConstraints CA:false"); // tolerated, so the message lists it
     const nameConstraints = opensslCsr(nodeKeyFile, "/O=system:nodes/CN=system:node:node-1", [
       "-addext",
       "nameConstraints=permitted;DNS:.example.com",

@@ -193,12 +193,14 @@ interface RequestedExtension {
   id: string;
   name?: string;
   cA?: boolean;
-  altNames?: { type: number; value: string }[];
+  /** A string for primitive elements; forge yields an array of children for constructed ones. */
+  altNames?: { type: number; value: unknown }[];
 }
 
 /**
- * Requested keyUsage/extKeyUsage are tolerated (common CSR tools add them) but ignored: the
- * certificate gets ours. Anything else — other extensions, other CSR attributes, CA:true — is
+ * Requested keyUsage/extKeyUsage and basicConstraints CA:false are tolerated (common CSR tools
+ * add them) but ignored: the certificate gets ours. Anything else — other extensions, other CSR
+ * attributes, CA:true — is
  * refused rather than dropped, so a confused or hostile agent learns it at once.
  */
 function requestedExtensions(csr: forge.pki.CertificateSigningRequest): RequestedExtension[] {
@@ -215,7 +217,7 @@ function requestedExtensions(csr: forge.pki.CertificateSigningRequest): Requeste
   for (const ext of extensions) {
     const label = ext.name ?? ext.id;
     if (!ALLOWED_EXTENSIONS.has(ext.name ?? "")) {
-      throw new CsrRejected("csr_extension_forbidden", `CSR requests extension ${label}; only subjectAltName, keyUsage and extKeyUsage are allowed`);
+      throw new CsrRejected("csr_extension_forbidden", `CSR requests extension ${label}; only subjectAltName, keyUsage, extKeyUsage and basicConstraints CA:false are allowed`);
     }
     if (ext.name === "basicConstraints" && ext.cA === true) {
       throw new CsrRejected("csr_extension_forbidden", "CSR requests a CA certificate (basicConstraints CA:true)");
@@ -239,11 +241,12 @@ function checkedSubjectAltNames(
   const altNames = extensions.find((e) => e.name === "subjectAltName")?.altNames ?? [];
   for (const altName of altNames) {
     if (altName.type === 2) {
-      const name = altName.value.toLowerCase();
-      if (!allowedDns.has(name)) throw sanForbidden(`DNS:${altName.value}`, expect.nodeName);
+      const value = primitiveSanValue(altName.value, "DNS", expect.nodeName);
+      const name = value.toLowerCase();
+      if (!allowedDns.has(name)) throw sanForbidden(`DNS:${value}`, expect.nodeName);
       dnsNames.add(name);
     } else if (altName.type === 7) {
-      const ip = ipFromBytes(Buffer.from(altName.value, "binary"));
+      const ip = ipFromBytes(Buffer.from(primitiveSanValue(altName.value, "IP", expect.nodeName), "binary"));
       if (ip === undefined || !allowedIps.has(ip)) throw sanForbidden(`IP:${ip ?? "(malformed)"}`, expect.nodeName);
       ips.add(ip);
     } else {
@@ -252,6 +255,12 @@ function checkedSubjectAltNames(
     }
   }
   return { dnsNames: [...dnsNames], ips: [...ips] };
+}
+
+/** DNS and IP names are primitive; a constructed one is hostile or broken, not a 500. */
+function primitiveSanValue(value: unknown, kind: string, nodeName: string): string {
+  if (typeof value !== "string") throw sanForbidden(`${kind}:(malformed)`, nodeName);
+  return value;
 }
 
 function sanForbidden(san: string, nodeName: string): CsrRejected {

@@ -1,10 +1,14 @@
 import { open, readFile, truncate } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fsyncDir } from "../../shared/atomic-file.js";
 import { AgentEvent } from "../../shared/events.js";
 
 /**
  * Append-only JSON-lines log of one node's agent events. An append is acknowledged to the agent
  * only after fsync, so a crash can at most leave a torn last line of events nobody acknowledged;
  * loading repairs that by cutting the file back to its last complete line, and the agent resends.
+ * A bad line with good ones after it is no torn tail (bit rot, a hand edit): it is skipped and
+ * counted, and the acknowledged events after it are kept.
  */
 export class EventLog {
   private events: AgentEvent[] | undefined;
@@ -14,6 +18,10 @@ export class EventLog {
   private tail: Promise<unknown> = Promise.resolve();
   /** Highest stored seq per agent run, for dropping events resent after a reconnect. */
   private lastSeq = new Map<string, number>();
+  /** Whether the file exists on disk (known after load); its first append also syncs the directory. */
+  private onDisk = false;
+  /** Unparseable lines in the middle of the file that the last load skipped. */
+  skippedLines = 0;
 
   constructor(readonly path: string) {}
 
@@ -27,13 +35,19 @@ export class EventLog {
   }
 
   private async readAndRepair(): Promise<AgentEvent[]> {
+    let exists = true;
     const text = await readFile(this.path, "utf8").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return "";
-      throw err;
+      if (err.code !== "ENOENT") throw err;
+      exists = false;
+      return "";
     });
+    this.onDisk = exists;
     const events: AgentEvent[] = [];
     let goodBytes = 0;
     let offset = 0;
+    // Bad lines since the last good one: skipped if a good line follows, else the torn tail.
+    let badSinceGood = 0;
+    let skipped = 0;
     const lines = text.split("\n");
     // Every append ends with "\n", so whatever follows the last newline is a torn write — even
     // when it happens to parse — and must go: the next append would otherwise be glued onto it.
@@ -45,12 +59,19 @@ export class EventLog {
         continue;
       }
       const parsed = safeParse(line);
-      if (!parsed) break; // torn tail from a crash mid-append
+      offset = end;
+      if (!parsed) {
+        badSinceGood++;
+        continue;
+      }
       events.push(parsed);
       goodBytes = end;
-      offset = end;
+      skipped += badSinceGood;
+      badSinceGood = 0;
     }
+    // Only what follows the last good line is cut: there is no readable event beyond it.
     if (goodBytes < Buffer.byteLength(text)) await truncate(this.path, goodBytes);
+    this.skippedLines = skipped;
     for (const e of events) this.lastSeq.set(e.runId, Math.max(this.lastSeq.get(e.runId) ?? -1, e.seq));
     this.events = events;
     return events;
@@ -80,6 +101,9 @@ export class EventLog {
       try {
         await fh.writeFile(fresh.map((e) => JSON.stringify(e)).join("\n") + "\n");
         await fh.sync();
+        // A new file's directory entry must be durable too, or a power loss can take the whole
+        // file, with the events we are about to acknowledge.
+        if (!this.onDisk) await fsyncDir(dirname(this.path));
       } catch (err) {
         // Nothing of this batch is acknowledged; drop any part that did land, so the resent
         // batch is not glued onto a torn line.
@@ -89,6 +113,7 @@ export class EventLog {
     } finally {
       await fh.close();
     }
+    this.onDisk = true;
     events.push(...fresh);
     this.lastSeq = seen;
     return fresh;

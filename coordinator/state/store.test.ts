@@ -67,6 +67,16 @@ describe("StateStore", () => {
     expect(await readdir(join(dir, "tokens"))).toEqual(["aaaaaa.json"]);
   });
 
+  it("read-only: loads the records but leaves temp files alone (a running coordinator's write in flight)", async () => {
+    const store = await StateStore.open(dir);
+    await store.putToken(token("aaaaaa"));
+    const inFlight = join(dir, "tokens", ".bbbbbb.json.0123456789ab.tmp");
+    await writeFile(inFlight, JSON.stringify(token("bbbbbb")));
+    const reader = await StateStore.open(dir, { readOnly: true });
+    expect(reader.listTokens().map((t) => t.id)).toEqual(["aaaaaa"]);
+    expect((await readdir(join(dir, "tokens"))).sort()).toEqual([".bbbbbb.json.0123456789ab.tmp", "aaaaaa.json"]);
+  });
+
   it("refuses to open with a record that is not JSON, naming the file", async () => {
     const store = await StateStore.open(dir);
     await store.putToken(token("aaaaaa"));
@@ -169,10 +179,25 @@ describe("EventLog", () => {
     expect((await new EventLog(path()).load()).map((e) => e.seq)).toEqual([0, 1, 2]);
   });
 
-  it("stops at a corrupt line and drops what follows it", async () => {
-    await writeFile(path(), `${JSON.stringify(ev("r1", 0))}\n{"bad":true}\n${JSON.stringify(ev("r1", 5))}\n`);
-    expect((await new EventLog(path()).load()).map((e) => e.seq)).toEqual([0]);
-    expect((await lines()).map((e) => e.seq)).toEqual([0]);
+  it("skips and counts a corrupt line in the middle, keeping the events after it", async () => {
+    const text = `${JSON.stringify(ev("r1", 0))}\n{"bad":true}\nnot json\n${JSON.stringify(ev("r1", 5))}\n`;
+    await writeFile(path(), text);
+    const log = new EventLog(path());
+    expect((await log.load()).map((e) => e.seq)).toEqual([0, 5]);
+    expect(log.skippedLines).toBe(2);
+    expect(await readFile(path(), "utf8")).toBe(text); // nothing cut: the file is no torn write
+    // Dedup still sees seq 5, and appends go on after it.
+    expect((await log.append([ev("r1", 5), ev("r1", 6)])).map((e) => e.seq)).toEqual([6]);
+    expect((await new EventLog(path()).load()).map((e) => e.seq)).toEqual([0, 5, 6]);
+  });
+
+  it("cuts only a corrupt last line, counting it as the torn tail, not as skipped", async () => {
+    const kept = `${JSON.stringify(ev("r1", 0))}\n{"bad":true}\n${JSON.stringify(ev("r1", 1))}\n`;
+    await writeFile(path(), `${kept}{"torn":\n`);
+    const log = new EventLog(path());
+    expect((await log.load()).map((e) => e.seq)).toEqual([0, 1]);
+    expect(log.skippedLines).toBe(1);
+    expect(await readFile(path(), "utf8")).toBe(kept);
   });
 
   it("serializes concurrent loads and appends: nothing duplicated, nothing lost in memory", async () => {

@@ -24,10 +24,17 @@ export class StateStore {
   private logs = new Map<string, EventLog>();
   readonly lock = new KeyedMutex();
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly readOnly: boolean,
+  ) {}
 
-  static async open(stateDir: string): Promise<StateStore> {
-    const store = new StateStore(stateDir);
+  /**
+   * `readOnly`: for readers that do not hold the state lock (`sprout kubeconfig`). They must not
+   * clean up `.tmp` files: one may be a running coordinator's write in flight, about to be renamed.
+   */
+  static async open(stateDir: string, options: { readOnly?: boolean } = {}): Promise<StateStore> {
+    const store = new StateStore(stateDir, options.readOnly ?? false);
     for (const sub of ["tokens", "nodes", "events"]) await mkdir(join(stateDir, sub), { recursive: true, mode: 0o700 });
     await store.loadAll("tokens", TokenRecord, store.tokens, (r) => r.id);
     await store.loadAll("nodes", NodeRecord, store.nodes, (r) => r.name);
@@ -40,7 +47,7 @@ export class StateStore {
       const path = join(dir, name);
       // Leftovers of a write interrupted before its rename: the record itself is intact.
       if (name.startsWith(".") && name.endsWith(".tmp")) {
-        await rm(path, { force: true });
+        if (!this.readOnly) await rm(path, { force: true });
         continue;
       }
       if (!name.endsWith(".json")) continue;

@@ -16,7 +16,8 @@ export async function kubeconfigCommand(dir: string, out: string | undefined): P
   const paths = deploymentPaths(dir);
   const spec = await loadClusterSpec(paths);
   const pki = await loadOrCreateClusterPki(paths.pkiDir);
-  const store = await StateStore.open(paths.stateDir);
+  // Read-only: a coordinator may be running, and this command does not take its lock.
+  const store = await StateStore.open(paths.stateDir, { readOnly: true });
   const master = store.listNodes().find((n) => n.roles.includes("master"));
   const endpoint = spec.controlPlaneEndpoint ?? master?.addresses[0];
   if (!endpoint) throw new UserError(`no master has joined cluster ${spec.name} yet, so its API server address is unknown; run \`sprout up ${dir}\` first`);

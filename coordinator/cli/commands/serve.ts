@@ -7,7 +7,7 @@ import { progress } from "../output.js";
 export async function serveCommand(dir: string, listenOverride: string | undefined, advertise: string[]): Promise<number> {
   const paths = deploymentPaths(dir);
   const spec = await loadClusterSpec(paths);
-  const { host, port } = parseListen(listenOverride ?? spec.coordinator.listen);
+  const { host, port } = listenOverride === undefined ? parseListen(spec.coordinator.listen) : parseListen(listenOverride, "--listen");
   const log = createLogger({ component: "coordinator", base: { cluster: spec.name } });
   const started = await startCoordinator(spec, paths, { host, port, advertise: [...spec.coordinator.advertise, ...advertise], log });
   progress(`coordinator for ${spec.name} listening on ${started.server.url} (CA pin ${started.co.pki.caPin})`);

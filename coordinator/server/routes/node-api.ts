@@ -12,7 +12,8 @@ export function nodeRoutes(co: Coordinator) {
   app.get(API.manifest, requireNode(co), async (c) => c.json(await co.manifests.current(c.get("node").name)));
   app.get(`${API.barriers}/:name`, requireNode(co), (c) => {
     const name = c.req.param("name");
-    const barrier = BARRIERS[name];
+    // Own keys only: a plain index would answer `__proto__` or `constructor` from the prototype.
+    const barrier = Object.hasOwn(BARRIERS, name) ? BARRIERS[name] : undefined;
     if (!barrier) throw new ApiError(404, "barrier_unknown", `no barrier named ${name}; known: ${Object.keys(BARRIERS).join(", ")}`);
     return c.json({ name, ready: co.barrier(name) ?? false, describe: barrier.describe });
   });
