@@ -77,7 +77,7 @@ async function plan(host: Host, bootstrapPath: string, manifestFile: string | un
     const identity = await loadNodeIdentity(host);
     if (!identity) throw new UserError("this node has not joined yet; run `sprout-agent run` first, or pass --manifest FILE");
     const bootstrap = await readBootstrap(bootstrapPath);
-    const client = new NodeClient(bootstrap.coordinators[0]!, mtlsAgent(identity));
+    const client = new NodeClient(identity.coordinatorUrl ?? bootstrap.coordinators[0]!, mtlsAgent(identity));
     try {
       manifest = await client.manifest();
     } finally {

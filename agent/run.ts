@@ -126,7 +126,7 @@ async function joinOnce(o: AgentOptions, bootstrap: Awaited<ReturnType<typeof re
   const existing = await loadNodeIdentity(o.host);
   if (existing) {
     log.info("already joined; using the stored node certificate");
-    return { identity: existing, coordinator: bootstrap.coordinators[0]! };
+    return { identity: existing, coordinator: existing.coordinatorUrl ?? bootstrap.coordinators[0]! };
   }
   const [facts, keyPem] = await Promise.all([gatherFacts(o.host), loadOrCreateNodeKey(o.host)]);
   const addresses = nodeAddresses(bootstrap, facts);
@@ -137,7 +137,7 @@ async function joinOnce(o: AgentOptions, bootstrap: Awaited<ReturnType<typeof re
     { protocolVersion: PROTOCOL_VERSION, token: bootstrap.token, nodeName, roles: bootstrap.roles, addresses, csr, facts },
     { log, signal: o.signal, deadlineMs: o.joinDeadlineMs },
   );
-  await storeNodeIdentity(o.host, response.certificate, response.caBundle);
+  await storeNodeIdentity(o.host, response.certificate, response.caBundle, coordinator);
   log.info("joined", { coordinator, revision: response.manifest.revision });
   return { identity: { keyPem, certPem: response.certificate, caPem: response.caBundle }, coordinator, manifest: response.manifest };
 }

@@ -6,8 +6,8 @@ import { NodeRole, NodeName } from "./roles.js";
 /**
  * `/etc/sprout/bootstrap.yaml`: everything a node needs to find and trust its coordinator.
  * Written by cloud-init user-data, the local provider or the ssh provider — never by hand.
- * It holds a secret (the join token), so it is mode 0600 and the agent deletes the token
- * from memory use after a successful join.
+ * It holds a secret (the join token), so it is mode 0600. The token is used once: after the
+ * join the node authenticates with its certificate, and the token expires with its TTL.
  */
 export const DEFAULT_BOOTSTRAP_PATH = "/etc/sprout/bootstrap.yaml";
 

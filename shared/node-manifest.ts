@@ -66,6 +66,8 @@ export const NODE_PATHS = {
   nodeKey: "/var/lib/sprout/pki/node.key",
   nodeCert: "/var/lib/sprout/pki/node.crt",
   caBundle: "/var/lib/sprout/pki/ca.crt",
+  /** The coordinator URL the node joined through; later runs talk to the same one. */
+  coordinatorUrl: "/var/lib/sprout/coordinator-url",
   kubePki: "/etc/kubernetes/pki",
   kubeletKubeconfig: "/etc/kubernetes/kubelet.conf",
   kubeletConfig: "/var/lib/kubelet/config.yaml",

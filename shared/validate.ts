@@ -63,7 +63,10 @@ export function parseJsonWith<S extends z.ZodType>(schema: S, text: string, wher
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ValidationError(where, [{ path: "", message: `malformed JSON: ${(err as Error).message}` }]);
+    // V8 quotes a piece of the input in its message; that piece could be part of a secret.
+    // Greedy: the quoted piece may itself contain quotes.
+    const reason = (err as Error).message.replace(/".*"/s, "…");
+    throw new ValidationError(where, [{ path: "", message: `malformed JSON: ${reason}` }]);
   }
   return parseWith(schema, value, where);
 }

@@ -11,6 +11,8 @@ export interface NodeIdentity {
   keyPem: string;
   certPem: string;
   caPem: string;
+  /** Where the node joined (absent for identities stored before this was recorded). */
+  coordinatorUrl?: string;
 }
 
 export async function loadOrCreateNodeKey(host: Host): Promise<string> {
@@ -23,7 +25,7 @@ export async function loadOrCreateNodeKey(host: Host): Promise<string> {
 
 /** A stored identity that is still usable: cert matches the key and has at least an hour left. */
 export async function loadNodeIdentity(host: Host): Promise<NodeIdentity | undefined> {
-  const [key, cert, ca] = await Promise.all([host.readFile(NODE_PATHS.nodeKey), host.readFile(NODE_PATHS.nodeCert), host.readFile(NODE_PATHS.caBundle)]);
+  const [key, cert, ca, url] = await Promise.all([host.readFile(NODE_PATHS.nodeKey), host.readFile(NODE_PATHS.nodeCert), host.readFile(NODE_PATHS.caBundle), host.readFile(NODE_PATHS.coordinatorUrl)]);
   if (!key || !cert || !ca) return undefined;
   try {
     const x509 = new X509Certificate(cert);
@@ -32,10 +34,12 @@ export async function loadNodeIdentity(host: Host): Promise<NodeIdentity | undef
   } catch {
     return undefined;
   }
-  return { keyPem: key.toString("utf8"), certPem: cert.toString("utf8"), caPem: ca.toString("utf8") };
+  return { keyPem: key.toString("utf8"), certPem: cert.toString("utf8"), caPem: ca.toString("utf8"), coordinatorUrl: url?.toString("utf8").trim() || undefined };
 }
 
-export async function storeNodeIdentity(host: Host, certPem: string, caPem: string): Promise<void> {
+export async function storeNodeIdentity(host: Host, certPem: string, caPem: string, coordinatorUrl: string): Promise<void> {
   await host.writeFile(NODE_PATHS.caBundle, caPem, 0o644);
+  await host.writeFile(NODE_PATHS.coordinatorUrl, `${coordinatorUrl}\n`, 0o644);
+  // The certificate last: its presence is what marks the node as joined.
   await host.writeFile(NODE_PATHS.nodeCert, certPem, 0o644);
 }
