@@ -53,6 +53,7 @@ export const API = {
   join: "/v1/join",
   manifest: "/v1/manifest",
   barriers: "/v1/barriers",
+  certificates: "/v1/certificates",
   events: "/v1/events",
   health: "/healthz",
   metrics: "/metrics",

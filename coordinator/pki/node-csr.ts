@@ -70,10 +70,7 @@ const SIGNATURE_HASHES: Record<string, string> = {
 const ALLOWED_EXTENSIONS = new Set(["subjectAltName", "keyUsage", "extKeyUsage", "basicConstraints"]);
 
 export function validateNodeCsr(csrPem: string, expect: NodeCsrExpectations): ValidatedCsr {
-  const der = decodePem(csrPem);
-  const publicKey = checkedPublicKey(der);
-  const csr = parseRequest(der);
-  checkSignature(csr, publicKey);
+  const { csr, publicKey } = provenRequest(csrPem);
   checkSubject(csr, expect.nodeName);
   const extensions = requestedExtensions(csr);
   return {
@@ -98,6 +95,24 @@ export function signNodeCertificate(
     usages: ["clientAuth", "serverAuth"],
     validityDays,
   });
+}
+
+/**
+ * Proof of possession: a well-formed request, an acceptable RSA key, and a signature made with
+ * that key. Enough on its own for profile certificates, whose subject and SANs come from the
+ * profile rather than the request.
+ */
+function provenRequest(csrPem: string): { csr: forge.pki.CertificateSigningRequest; publicKey: KeyObject } {
+  const der = decodePem(csrPem);
+  const publicKey = checkedPublicKey(der);
+  const csr = parseRequest(der);
+  checkSignature(csr, publicKey);
+  return { csr, publicKey };
+}
+
+/** The public key of a CSR whose signature proves its sender holds the private key. */
+export function provenPublicKeyPem(csrPem: string): string {
+  return provenRequest(csrPem).publicKey.export({ type: "spki", format: "pem" }).toString();
 }
 
 function decodePem(csrPem: string): forge.asn1.Asn1 {

@@ -9,6 +9,7 @@ import { nodeRoutes } from "./routes/node-api.js";
 import { eventRoutes } from "./routes/events.js";
 import { adminRoutes } from "./routes/admin.js";
 import { healthRoutes } from "./routes/health.js";
+import { certificateRoutes } from "./routes/certificates.js";
 
 /** The coordinator's Hono app: routes in modules, one `onError`, a 404 in the same error shape. */
 export function createApp(co: Coordinator, upgradeWebSocket: UpgradeWebSocket, log: Logger) {
@@ -20,6 +21,7 @@ export function createApp(co: Coordinator, upgradeWebSocket: UpgradeWebSocket, l
   app.route("/", healthRoutes(co));
   app.route("/", joinRoutes(co, log));
   app.route("/", nodeRoutes(co));
+  app.route("/", certificateRoutes(co, log));
   app.route("/", eventRoutes(co, upgradeWebSocket, log));
   app.route("/", adminRoutes(co));
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404));

@@ -1,0 +1,89 @@
+import { z } from "zod";
+import type { NodeRole } from "./roles.js";
+import { nthAddress, parseCidr } from "./net.js";
+
+/**
+ * Certificates a node may ask the coordinator to sign after it joined, besides its own node
+ * certificate. The node generates each key and sends only a CSR; the *profile* — not the CSR —
+ * decides subject, SANs, usages and issuing CA, so a node can only ever obtain exactly what its
+ * role needs (kubeadm's certificate list, minus the CAs, which stay on the coordinator).
+ */
+export const CertProfileName = z.enum([
+  "kube-apiserver",
+  "apiserver-kubelet-client",
+  "apiserver-etcd-client",
+  "front-proxy-client",
+  "etcd-server",
+  "etcd-peer",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "master-admin",
+  "kube-proxy",
+]);
+export type CertProfileName = z.infer<typeof CertProfileName>;
+
+export type IssuingCa = "cluster" | "etcd" | "front-proxy";
+
+export interface CertProfile {
+  ca: IssuingCa;
+  /** Roles allowed to request it. */
+  roles: NodeRole[];
+  usages: ("serverAuth" | "clientAuth")[];
+  subject(node: ProfileNode): { commonName: string; organizations: string[] };
+  sans(node: ProfileNode, cluster: ProfileCluster): { dnsNames: string[]; ips: string[] };
+}
+
+export interface ProfileNode {
+  name: string;
+  addresses: string[];
+}
+
+export interface ProfileCluster {
+  serviceCidr: string;
+  clusterDomain: string;
+}
+
+const none = () => ({ dnsNames: [], ips: [] });
+const nodeSans = (n: ProfileNode) => ({ dnsNames: [n.name, "localhost"], ips: [...n.addresses, "127.0.0.1"] });
+
+/** The first address of the service range: the `kubernetes` Service's ClusterIP. */
+export function apiServerServiceIp(serviceCidr: string): string {
+  return nthAddress(parseCidr(serviceCidr)!, 1);
+}
+
+export const CERT_PROFILES: Record<CertProfileName, CertProfile> = {
+  "kube-apiserver": {
+    ca: "cluster",
+    roles: ["master"],
+    usages: ["serverAuth"],
+    subject: () => ({ commonName: "kube-apiserver", organizations: [] }),
+    sans: (n, c) => ({
+      dnsNames: [n.name, "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", `kubernetes.default.svc.${c.clusterDomain}`],
+      ips: [...n.addresses, "127.0.0.1", apiServerServiceIp(c.serviceCidr)],
+    }),
+  },
+  "apiserver-kubelet-client": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: () => ({ commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"] }), sans: none },
+  "apiserver-etcd-client": { ca: "etcd", roles: ["master"], usages: ["clientAuth"], subject: () => ({ commonName: "kube-apiserver-etcd-client", organizations: [] }), sans: none },
+  "front-proxy-client": { ca: "front-proxy", roles: ["master"], usages: ["clientAuth"], subject: () => ({ commonName: "front-proxy-client", organizations: [] }), sans: none },
+  "etcd-server": { ca: "etcd", roles: ["master"], usages: ["serverAuth", "clientAuth"], subject: (n) => ({ commonName: n.name, organizations: [] }), sans: (n) => nodeSans(n) },
+  "etcd-peer": { ca: "etcd", roles: ["master"], usages: ["serverAuth", "clientAuth"], subject: (n) => ({ commonName: n.name, organizations: [] }), sans: (n) => nodeSans(n) },
+  "kube-controller-manager": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: () => ({ commonName: "system:kube-controller-manager", organizations: [] }), sans: none },
+  "kube-scheduler": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: () => ({ commonName: "system:kube-scheduler", organizations: [] }), sans: none },
+  // The master's agent applies cluster bootstrap objects (RBAC) with this identity.
+  "master-admin": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:master:${n.name}`, organizations: ["system:masters"] }), sans: none },
+  "kube-proxy": { ca: "cluster", roles: ["master", "service", "storage", "edge"], usages: ["clientAuth"], subject: () => ({ commonName: "system:kube-proxy", organizations: [] }), sans: none },
+};
+
+export const SignRequest = z.object({
+  profile: CertProfileName,
+  /** PEM PKCS#10; only its public key and signature are used. */
+  csr: z.string().min(100).max(16384),
+});
+export type SignRequest = z.infer<typeof SignRequest>;
+
+export const SignResponse = z.object({
+  certificate: z.string(),
+  /** The issuing CA's certificate (cluster, etcd or front-proxy CA). */
+  caCertificate: z.string(),
+});
+export type SignResponse = z.infer<typeof SignResponse>;
