@@ -92,6 +92,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
           mode: "apply",
           emit: passEmit,
           barriers: (name) => askOrWait(`barrier ${name}`, () => client.barrier(name, o.signal)),
+          sign: (profile, csr) => askOrWait(`signing ${profile}`, () => client.sign(profile, csr, o.signal)),
           revision: current.revision,
           signal: o.signal,
         }),

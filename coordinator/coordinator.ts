@@ -53,7 +53,12 @@ export class Coordinator {
 
   /** `pending`: a node being joined, counted as if already stored. */
   clusterFacts(pending?: NodeRecord): ClusterFacts {
-    return { caCertPem: this.pki.caCertPem, apiServerEndpoint: this.apiServerEndpoint(pending) };
+    return {
+      caCertPem: this.pki.caCertPem,
+      etcdCaCertPem: this.pki.etcdCa.certPem,
+      frontProxyCaCertPem: this.pki.frontProxyCa.certPem,
+      apiServerEndpoint: this.apiServerEndpoint(pending),
+    };
   }
 
   /** The spec's endpoint, else the first master to join. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CertProfileName } from "./cert-profiles.js";
 
 /**
  * Typed step data. Builders on the agent turn a `NodeManifest` into a list of these; the one
@@ -98,7 +99,24 @@ export const WaitForStep = z.object({
   condition: WaitCondition,
 });
 
+/**
+ * A key generated on this node (never leaving it) and a certificate for it, signed by the
+ * coordinator for a named profile. In state while the certificate matches the key, verifies
+ * against the stored CA and has more than `renewBeforeDays` left.
+ */
+export const CertificateStep = z.object({
+  ...stepBase,
+  kind: z.literal("certificate"),
+  profile: CertProfileName,
+  keyPath: absPath,
+  certPath: absPath,
+  /** The issuing CA's certificate, supplied by the manifest's files; the result must verify against it. */
+  caPath: absPath,
+  renewBeforeDays: z.number().int().positive().default(30),
+});
+
 export const Step = z.union([
+  CertificateStep,
   FileStep,
   DirectoryStep,
   KernelModuleStep,

@@ -109,6 +109,22 @@ describe("join protocol: 20 agents against a real coordinator", () => {
     expect(cidrs.size).toBe(cluster.nodes.length);
   });
 
+  it("nodes hold coordinator-signed identities for kube-proxy, and the master for its control plane", async () => {
+    const ca = new X509Certificate(await cluster.caCert());
+    for (const node of cluster.nodes) {
+      const pki = join(cluster.nodeRoot(node.name), "etc/kubernetes/pki");
+      const proxy = new X509Certificate(await readFile(join(pki, "kube-proxy.crt")));
+      expect(proxy.subject).toBe("CN=system:kube-proxy");
+      expect(proxy.verify(ca.publicKey)).toBe(true);
+      const hasApiserver = await stat(join(pki, "apiserver.crt")).then(() => true, () => false);
+      expect(hasApiserver).toBe(node.roles.includes("master"));
+    }
+    const master = cluster.network.nodes.find((n) => n.name === "master-1")!;
+    const apiserver = new X509Certificate(await readFile(join(cluster.nodeRoot("master-1"), "etc/kubernetes/pki/apiserver.crt")));
+    expect(apiserver.checkIP(master.address)).toBe(master.address);
+    expect(apiserver.checkHost("kubernetes.default.svc.cluster.local")).toBeDefined();
+  });
+
   it("the coordinator's timeline shows every node's phases and steps", async () => {
     const status = await cluster.status();
     expect(status.nodes.map((n) => n.name).sort()).toEqual(cluster.nodes.map((n) => n.name).sort());

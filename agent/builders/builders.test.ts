@@ -2,7 +2,10 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { CertProfileName } from "../../shared/cert-profiles.js";
+import { loadOrCreateClusterPki, type ClusterPki } from "../../coordinator/pki/cluster-pki.js";
+import { signProfileCertificate } from "../../coordinator/pki/profile-cert.js";
 import { NODE_PATHS, NodeManifest, type NodeManifestInput } from "../../shared/node-manifest.js";
 import type { NodeRole } from "../../shared/roles.js";
 import type { Step, StepOf } from "../../shared/steps.js";
@@ -14,7 +17,22 @@ import { renderContainerdConfigV2, renderContainerdConfigV3 } from "./containerd
 import { buildSteps } from "./index.js";
 import { renderKubeletConfig, renderKubeletUnit } from "./kubelet.js";
 
-const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+/** A real cluster PKI: certificate steps get their certificates signed and verified for real. */
+let pki: ClusterPki;
+let pkiDir: string;
+let CA = "";
+beforeAll(async () => {
+  pkiDir = await mkdtemp(join(tmpdir(), "sprout-builders-pki-"));
+  pki = await loadOrCreateClusterPki(pkiDir);
+  CA = pki.caCertPem;
+});
+afterAll(async () => {
+  await rm(pkiDir, { recursive: true, force: true });
+});
+
+/** What the coordinator does for `POST /v1/certificates`, for a master (allowed every profile). */
+const signer = async (profile: CertProfileName, csr: string) =>
+  signProfileCertificate(pki, { profile, csr }, { name: "master-1", addresses: ["10.240.0.11"], roles: ["master"] }, { serviceCidr: "10.96.0.0/12", clusterDomain: "cluster.local" });
 const KUBECONFIG = "apiVersion: v1\nkind: Config\n";
 
 interface Options {
@@ -30,6 +48,12 @@ function manifest(o: Options = {}): NodeManifest {
   const roles = o.roles ?? ["service"];
   const endpoint = o.apiServerEndpoint ?? true;
   const files: NodeManifestInput["files"] = [{ path: `${NODE_PATHS.kubePki}/ca.crt`, content: CA, mode: 0o644 }];
+  if (roles.includes("master")) {
+    files.push(
+      { path: `${NODE_PATHS.kubePki}/etcd/ca.crt`, content: pki.etcdCa.certPem, mode: 0o644 },
+      { path: `${NODE_PATHS.kubePki}/front-proxy-ca.crt`, content: pki.frontProxyCa.certPem, mode: 0o644 },
+    );
+  }
   if (endpoint) files.push({ path: NODE_PATHS.kubeletKubeconfig, content: KUBECONFIG, mode: 0o600 });
   const input: NodeManifestInput = {
     apiVersion: "sprout.dev/v1alpha1",
@@ -286,6 +310,7 @@ describe("buildSteps on a rootfs with the real executor", () => {
       host: new RealHost({ root }),
       mode: "apply" as const,
       barriers: async (name: string) => (barriersAsked.push(name), true),
+      sign: signer,
       backoff: { initialMs: 1, maxMs: 5 },
     };
 
@@ -332,7 +357,7 @@ describe("buildSteps on a rootfs with the real executor", () => {
   });
 
   it("converges a changed manifest by rewriting only what differs", async () => {
-    const options = { host: new RealHost({ root }), mode: "apply" as const, barriers: async () => true };
+    const options = { host: new RealHost({ root }), mode: "apply" as const, barriers: async () => true, sign: signer };
     await runSteps(buildSteps(manifest()), options);
     const changed = { ...manifest(), kubelet: { ...manifest().kubelet, maxPods: 50 } };
     const summary = await runSteps(buildSteps(changed), options);
@@ -404,7 +429,7 @@ describe("buildSteps on a live machine", () => {
 
   it("reloads systemd before restarting a unit whose drop-in changed, so the new environment applies", async () => {
     const host = new LiveLikeHost({ root });
-    const options = { host, mode: "apply" as const, barriers: async () => true, journal: false };
+    const options = { host, mode: "apply" as const, barriers: async () => true, sign: signer, journal: false };
     const first = await runSteps(buildSteps(manifest({ egressProxy: true })), options);
     expect(first.failed).toBe(0);
     expect(host.actions).toEqual(expect.arrayContaining(["enable containerd.service", "start containerd.service", "enable kubelet.service", "start kubelet.service"]));
@@ -430,12 +455,46 @@ describe("buildSteps on a live machine", () => {
 
   it("reloads systemd before restarting the kubelet after its unit file changed", async () => {
     const host = new LiveLikeHost({ root });
-    const options = { host, mode: "apply" as const, barriers: async () => true, journal: false };
+    const options = { host, mode: "apply" as const, barriers: async () => true, sign: signer, journal: false };
     await runSteps(buildSteps(manifest({ roles: ["service"] })), options);
     host.actions.length = 0;
     const relabelled = manifest({ roles: ["service"] });
     relabelled.kubelet.nodeLabels["sprout.dev/pool"] = "blue";
     await runSteps(buildSteps(relabelled), options);
     expect(host.actions).toEqual(["daemon-reload", "restart kubelet.service"]);
+  });
+});
+
+describe("certificate steps", () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "sprout-certs-"));
+    await mkdir(join(root, "lib/systemd/system"), { recursive: true });
+    await writeFile(join(root, "lib/systemd/system/containerd.service"), "[Service]\nExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n");
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("gives a master its control-plane identities: keys made on the node (0600), certificates from the right CA", async () => {
+    const summary = await runSteps(buildSteps(manifest({ roles: ["master"] })), { host: new RealHost({ root }), mode: "apply", barriers: async () => true, sign: signer });
+    expect(summary.failed).toBe(0);
+    const { X509Certificate } = await import("node:crypto");
+    const cert = async (p: string) => new X509Certificate(await readFile(join(root, p)));
+    const apiserver = await cert("etc/kubernetes/pki/apiserver.crt");
+    expect(apiserver.verify(new X509Certificate(pki.caCertPem).publicKey)).toBe(true);
+    expect(apiserver.checkIP("10.96.0.1")).toBe("10.96.0.1");
+    const etcd = await cert("etc/kubernetes/pki/etcd/server.crt");
+    expect(etcd.verify(new X509Certificate(pki.etcdCa.certPem).publicKey)).toBe(true);
+    for (const key of ["apiserver.key", "etcd/server.key", "kube-proxy.key", "master-admin.key"]) {
+      expect((await stat(join(root, "etc/kubernetes/pki", key))).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it("plans certificates without asking the coordinator to sign anything", async () => {
+    let asked = 0;
+    const summary = await runSteps(buildSteps(manifest({ roles: ["master"] })), { host: new RealHost({ root }), mode: "plan", barriers: async () => true, sign: async (p, c) => (asked++, signer(p, c)) });
+    expect(summary.outcomes["certs/kube-apiserver"]?.outcome).toBe("wouldChange");
+    expect(asked).toBe(0);
   });
 });

@@ -5,12 +5,13 @@ import { nodeFileSteps } from "./node-files.js";
 import { kernelSteps } from "./kernel.js";
 import { containerdSteps } from "./containerd.js";
 import { kubeletSteps } from "./kubelet.js";
+import { certificateSteps } from "./certificates.js";
 
 /**
  * All builders, in no particular order: ordering comes from `dependsOn`, and the executor runs
  * whatever is ready. Later roles (control plane, CNI, storage, edge) add builders here.
  */
-const BUILDERS: ((m: NodeManifest) => unknown[])[] = [nodeFileSteps, kernelSteps, containerdSteps, kubeletSteps];
+const BUILDERS: ((m: NodeManifest) => unknown[])[] = [nodeFileSteps, kernelSteps, certificateSteps, containerdSteps, kubeletSteps];
 
 export function buildSteps(manifest: NodeManifest): Step[] {
   return BUILDERS.flatMap((b) => b(manifest)).map((s, i) => parseWith(Step, s, `step ${i} built from manifest revision ${manifest.revision}`));

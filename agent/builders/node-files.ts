@@ -5,6 +5,7 @@ import type { StepInput } from "../../shared/steps.js";
 export function nodeFileSteps(m: NodeManifest): StepInput[] {
   const dirs = [
     { id: "dirs/kubernetes-pki", path: NODE_PATHS.kubePki, mode: 0o755 },
+    { id: "dirs/etcd-pki", path: `${NODE_PATHS.kubePki}/etcd`, mode: 0o700 },
     { id: "dirs/kubelet", path: "/var/lib/kubelet", mode: 0o700 },
     { id: "dirs/cni-conf", path: "/etc/cni/net.d", mode: 0o755 },
   ];

@@ -3,6 +3,7 @@ import type { Agent } from "undici";
 import { API } from "../../shared/join.js";
 import { NodeManifest } from "../../shared/node-manifest.js";
 import { requestJson } from "../../shared/http-json.js";
+import { SignResponse, type CertProfileName } from "../../shared/cert-profiles.js";
 
 /** The joined node's mTLS calls: manifest and barriers. */
 export class NodeClient {
@@ -18,6 +19,10 @@ export class NodeClient {
   async barrier(name: string, signal?: AbortSignal): Promise<boolean> {
     const res = await requestJson(new URL(`${API.barriers}/${name}`, this.coordinatorUrl).href, z.object({ ready: z.boolean() }), { dispatcher: this.dispatcher, signal });
     return res.ready;
+  }
+
+  sign(profile: CertProfileName, csr: string, signal?: AbortSignal): Promise<SignResponse> {
+    return requestJson(new URL(API.certificates, this.coordinatorUrl).href, SignResponse, { dispatcher: this.dispatcher, method: "POST", body: { profile, csr }, signal });
   }
 
   close(): Promise<void> {

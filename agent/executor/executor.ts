@@ -26,6 +26,8 @@ export interface RunOptions {
   emit?: (event: AgentEventInput) => void;
   /** Answers `waitFor` barrier conditions; usually the coordinator client. */
   barriers?: (name: string) => Promise<boolean>;
+  /** Signs CSRs for `certificate` steps; usually the coordinator client. */
+  sign?: StepContext["sign"];
   /** Aborting stops scheduling, ends waits at once, and makes `runSteps` reject with the reason. */
   signal?: AbortSignal;
   backoff?: Partial<Backoff>;
@@ -82,7 +84,6 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunS
     emit,
     planning,
     signal,
-    barriers: options.barriers,
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
   });
   const results = new Map<string, StepResult>();
@@ -91,7 +92,7 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunS
   try {
     await schedule(steps, concurrency, results, signal, emit, async (step) => {
       const host = dryHost ? dryHost.forStep(step.id) : options.host;
-      const ctx: StepContext = { outcomeOf: (id) => results.get(id)?.outcome, barriers: options.barriers, applied: false, planning };
+      const ctx: StepContext = { outcomeOf: (id) => results.get(id)?.outcome, barriers: options.barriers, sign: options.sign, applied: false, planning };
       const result = await runner.run(step, host, ctx);
       if (journal && (result.outcome === "changed" || result.outcome === "unchanged")) {
         journal.record(step, result.outcome, new Date(now()));
@@ -196,7 +197,6 @@ interface RunnerOptions {
   emit: (e: AgentEventInput) => void;
   planning: boolean;
   signal: AbortSignal | undefined;
-  barriers: RunOptions["barriers"];
   backoff: Backoff;
 }
 

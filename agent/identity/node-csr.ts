@@ -19,24 +19,29 @@ export async function generateNodeKey(): Promise<string> {
 
 /** CSR for `system:node:<name>` in `system:nodes`, with the node's names and addresses as SANs. */
 export function buildNodeCsr(keyPem: string, nodeName: string, dnsNames: string[], ips: string[]): string {
+  return buildCsr(keyPem, [
+    { name: "commonName", value: `system:node:${nodeName}` },
+    { name: "organizationName", value: "system:nodes" },
+  ], { dnsNames, ips });
+}
+
+/**
+ * A CSR proving possession of `keyPem`. For profile certificates the coordinator takes only the
+ * key from it, so the subject is informational and there are no SANs.
+ */
+export function buildCsr(keyPem: string, subject: forge.pki.CertificateField[], sans?: { dnsNames: string[]; ips: string[] }): string {
   const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   const csr = forge.pki.createCertificationRequest();
   csr.publicKey = forge.pki.rsa.setPublicKey(key.n, key.e);
-  csr.setSubject([
-    { name: "commonName", value: `system:node:${nodeName}` },
-    { name: "organizationName", value: "system:nodes" },
-  ]);
-  csr.setAttributes([
-    {
-      name: "extensionRequest",
-      extensions: [
-        {
-          name: "subjectAltName",
-          altNames: [...dnsNames.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))],
-        },
-      ],
-    },
-  ]);
+  csr.setSubject(subject);
+  if (sans) {
+    csr.setAttributes([
+      {
+        name: "extensionRequest",
+        extensions: [{ name: "subjectAltName", altNames: [...sans.dnsNames.map((value) => ({ type: 2, value })), ...sans.ips.map((ip) => ({ type: 7, ip }))] }],
+      },
+    ]);
+  }
   // OpenSSL signs (~1 ms); forge's pure-JS RSA took ~90 ms of every join.
   signCertificationRequest(csr, createPrivateKey(keyPem));
   return forge.pki.certificationRequestToPem(csr);

@@ -13,6 +13,8 @@ import { allocatePodCidr } from "./pod-cidr.js";
 import { manifestHash, renderManifestBody, type ClusterFacts } from "./render-manifest.js";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+/** The three CA certificates a manifest may carry; their content does not matter here. */
+const CAS = { caCertPem: CA, etcdCaCertPem: CA, frontProxyCaCertPem: CA };
 const spec = (over: Partial<ClusterSpecInput> = {}) => ClusterSpec.parse({ name: "demo", ...over });
 
 describe("allocatePodCidr", () => {
@@ -57,11 +59,11 @@ describe("allocatePodCidr", () => {
 describe("renderManifestBody", () => {
   const worker = nodeRecord("svc-1", { roles: ["service"], addresses: ["10.240.0.11"], podCidr: "10.244.1.0/24", podCidrIndex: 1 });
   const master = nodeRecord("master-1", { roles: ["master", "edge"], addresses: ["10.240.0.10"], podCidr: "10.244.0.0/24" });
-  const facts: ClusterFacts = { caCertPem: CA, apiServerEndpoint: "https://10.240.0.10:6443" };
+  const facts: ClusterFacts = { ...CAS, apiServerEndpoint: "https://10.240.0.10:6443" };
 
   it("validates against NodeManifest once a revision is added", () => {
     for (const node of [worker, master]) {
-      for (const f of [facts, { caCertPem: CA }]) {
+      for (const f of [facts, { ...CAS }]) {
         const body = renderManifestBody(spec(), node, f);
         const parsed = NodeManifest.safeParse({ ...body, revision: 1 });
         expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
@@ -84,7 +86,7 @@ describe("renderManifestBody", () => {
   });
 
   it("writes the kubelet kubeconfig only once an API server endpoint is known", () => {
-    const without = renderManifestBody(spec(), worker, { caCertPem: CA });
+    const without = renderManifestBody(spec(), worker, { ...CAS });
     expect(without.files.map((f) => f.path)).toEqual([`${NODE_PATHS.kubePki}/ca.crt`]);
     expect(without.files[0]).toEqual({ path: "/etc/kubernetes/pki/ca.crt", content: CA, mode: 0o644 });
     expect(without.cluster.apiServerEndpoint).toBeUndefined();
@@ -143,7 +145,7 @@ describe("renderManifestBody", () => {
     const a = renderManifestBody(spec(), worker, facts);
     expect(manifestHash(a)).toBe(manifestHash(renderManifestBody(spec(), worker, facts)));
     expect(manifestHash(a)).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(manifestHash(a)).not.toBe(manifestHash(renderManifestBody(spec(), worker, { caCertPem: CA })));
+    expect(manifestHash(a)).not.toBe(manifestHash(renderManifestBody(spec(), worker, { ...CAS })));
   });
 });
 
@@ -159,7 +161,7 @@ describe("ManifestService", () => {
   it("bumps the revision only when the content changes, and persists it", async () => {
     const store = await StateStore.open(dir);
     await store.putNode(nodeRecord("svc-1"));
-    let facts: ClusterFacts = { caCertPem: CA };
+    let facts: ClusterFacts = { ...CAS };
     const service = new ManifestService(spec(), store, () => facts);
 
     const first = await service.current("svc-1");
@@ -168,7 +170,7 @@ describe("ManifestService", () => {
     expect((await service.current("svc-1")).revision).toBe(1);
     expect(await service.current("svc-1")).toEqual(first);
 
-    facts = { caCertPem: CA, apiServerEndpoint: "https://10.240.0.10:6443" };
+    facts = { ...CAS, apiServerEndpoint: "https://10.240.0.10:6443" };
     const second = await service.current("svc-1");
     expect(second.revision).toBe(2);
     expect(second.cluster.apiServerEndpoint).toBe("https://10.240.0.10:6443");
@@ -180,7 +182,7 @@ describe("ManifestService", () => {
     expect(reopened.getNode("svc-1")).toMatchObject({ manifestRevision: 2, manifestHash: manifestHash(secondBody) });
     const again = new ManifestService(spec(), reopened, () => facts);
     expect((await again.current("svc-1")).revision).toBe(2);
-    facts = { caCertPem: CA, apiServerEndpoint: "https://10.240.0.99:6443" };
+    facts = { ...CAS, apiServerEndpoint: "https://10.240.0.99:6443" };
     expect((await again.current("svc-1")).revision).toBe(3);
     expect((await StateStore.open(dir)).getNode("svc-1")!.manifestRevision).toBe(3);
   });
@@ -188,14 +190,14 @@ describe("ManifestService", () => {
   it("gives concurrent callers one revision for one change", async () => {
     const store = await StateStore.open(dir);
     await store.putNode(nodeRecord("svc-1"));
-    const service = new ManifestService(spec(), store, () => ({ caCertPem: CA }));
+    const service = new ManifestService(spec(), store, () => ({ ...CAS }));
     const revisions = await Promise.all(Array.from({ length: 10 }, () => service.current("svc-1")));
     expect(new Set(revisions.map((m) => m.revision))).toEqual(new Set([1]));
   });
 
   it("refuses a node that has not joined", async () => {
     const store = await StateStore.open(dir);
-    const service = new ManifestService(spec(), store, () => ({ caCertPem: CA }));
+    const service = new ManifestService(spec(), store, () => ({ ...CAS }));
     await expect(service.current("ghost")).rejects.toMatchObject({ code: "node_unknown", status: 404 });
   });
 });

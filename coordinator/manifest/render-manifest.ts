@@ -10,6 +10,9 @@ import { noProxyFor } from "./no-proxy.js";
 /** Everything outside the node record that shapes its manifest. */
 export interface ClusterFacts {
   caCertPem: string;
+  /** Masters verify their etcd and front-proxy identities against these. */
+  etcdCaCertPem: string;
+  frontProxyCaCertPem: string;
   /** `https://<ip>:6443` once known (spec or first master). */
   apiServerEndpoint?: string;
 }
@@ -22,6 +25,12 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
   const dnsServiceIp = nthAddress(service, 10);
   const support = minorSupport(spec.kubernetesVersion)!;
   const files: NodeManifest["files"] = [{ path: `${NODE_PATHS.kubePki}/ca.crt`, content: facts.caCertPem, mode: 0o644 }];
+  if (node.roles.includes("master")) {
+    files.push(
+      { path: `${NODE_PATHS.kubePki}/etcd/ca.crt`, content: facts.etcdCaCertPem, mode: 0o644 },
+      { path: `${NODE_PATHS.kubePki}/front-proxy-ca.crt`, content: facts.frontProxyCaCertPem, mode: 0o644 },
+    );
+  }
   if (facts.apiServerEndpoint) {
     files.push({
       path: NODE_PATHS.kubeletKubeconfig,

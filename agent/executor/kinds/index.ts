@@ -1,6 +1,7 @@
 import type { Host } from "../../host/host.js";
 import type { Step, StepKind } from "../../../shared/steps.js";
 import type { StepContext, StepKindImpl } from "./kind.js";
+import { certificateKind } from "./certificate.js";
 import { commandKind } from "./command.js";
 import { directoryKind } from "./directory.js";
 import { fileKind } from "./file.js";
@@ -15,6 +16,7 @@ export { describeCondition } from "./wait-for.js";
 
 /** One implementation per step kind; the mapped type makes a missing kind a compile error. */
 export const stepKinds: { [K in StepKind]: StepKindImpl<K> } = {
+  certificate: certificateKind,
   file: fileKind,
   directory: directoryKind,
   kernelModule: kernelModuleKind,

@@ -1,5 +1,6 @@
 import type { Host } from "../../host/host.js";
 import type { StepKind, StepOf, StepOutcome } from "../../../shared/steps.js";
+import type { CertProfileName, SignResponse } from "../../../shared/cert-profiles.js";
 
 /**
  * What every step kind implements. `check` is read-only and answers "already in the desired
@@ -18,6 +19,8 @@ export interface StepContext {
   outcomeOf(id: string): StepOutcome | undefined;
   /** Answers `waitFor` barrier conditions (the coordinator client supplies it). */
   barriers?: (name: string) => Promise<boolean>;
+  /** Has the coordinator sign a CSR for a profile (`certificate` steps). */
+  sign?: (profile: CertProfileName, csrPem: string) => Promise<SignResponse>;
   /**
    * `true` for the re-check after this step's `apply` ran. Lets a step whose need to act comes
    * from the run rather than the machine (a pending restart) see that it already acted.

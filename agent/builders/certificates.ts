@@ -1,0 +1,61 @@
+import type { CertProfileName } from "../../shared/cert-profiles.js";
+import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
+import type { StepInput } from "../../shared/steps.js";
+
+const PKI = NODE_PATHS.kubePki;
+
+/** The issuing CA's certificate for each profile, at kubeadm's paths (written from the manifest). */
+export const CA_PATHS = {
+  cluster: `${PKI}/ca.crt`,
+  etcd: `${PKI}/etcd/ca.crt`,
+  frontProxy: `${PKI}/front-proxy-ca.crt`,
+} as const;
+
+/** Where each identity lives on a node: kubeadm's layout, so operators find things where they expect. */
+const LAYOUT: Record<CertProfileName, { base: string; ca: string }> = {
+  "kube-proxy": { base: `${PKI}/kube-proxy`, ca: CA_PATHS.cluster },
+  "kube-apiserver": { base: `${PKI}/apiserver`, ca: CA_PATHS.cluster },
+  "apiserver-kubelet-client": { base: `${PKI}/apiserver-kubelet-client`, ca: CA_PATHS.cluster },
+  "apiserver-etcd-client": { base: `${PKI}/apiserver-etcd-client`, ca: CA_PATHS.etcd },
+  "front-proxy-client": { base: `${PKI}/front-proxy-client`, ca: CA_PATHS.frontProxy },
+  "etcd-server": { base: `${PKI}/etcd/server`, ca: CA_PATHS.etcd },
+  "etcd-peer": { base: `${PKI}/etcd/peer`, ca: CA_PATHS.etcd },
+  "kube-controller-manager": { base: `${PKI}/controller-manager`, ca: CA_PATHS.cluster },
+  "kube-scheduler": { base: `${PKI}/scheduler`, ca: CA_PATHS.cluster },
+  "master-admin": { base: `${PKI}/master-admin`, ca: CA_PATHS.cluster },
+};
+
+const MASTER_PROFILES: CertProfileName[] = [
+  "kube-apiserver",
+  "apiserver-kubelet-client",
+  "apiserver-etcd-client",
+  "front-proxy-client",
+  "etcd-server",
+  "etcd-peer",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "master-admin",
+];
+
+export function certificatePaths(profile: CertProfileName): { keyPath: string; certPath: string; caPath: string } {
+  const { base, ca } = LAYOUT[profile];
+  return { keyPath: `${base}.key`, certPath: `${base}.crt`, caPath: ca };
+}
+
+/** kube-proxy's identity on every node; the control plane's identities on masters. */
+export function certificateSteps(m: NodeManifest): StepInput[] {
+  const profiles: CertProfileName[] = ["kube-proxy", ...(m.node.roles.includes("master") ? MASTER_PROFILES : [])];
+  const hasFile = (path: string) => m.files.some((f) => f.path === path);
+  return profiles.map((profile) => {
+    const paths = certificatePaths(profile);
+    return {
+      id: `certs/${profile}`,
+      kind: "certificate" as const,
+      description: `${profile} certificate`,
+      profile,
+      ...paths,
+      // The CA file comes from the manifest; without it there is nothing to verify against.
+      dependsOn: [...(hasFile(paths.caPath) ? [`files${paths.caPath}`] : []), ...(paths.caPath.startsWith(`${PKI}/etcd/`) ? ["dirs/etcd-pki"] : ["dirs/kubernetes-pki"])],
+    };
+  });
+}
