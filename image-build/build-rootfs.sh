@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Builds the node image rootfs for the local provider: Debian bookworm (debootstrap, minbase) with
+# systemd, containerd, runc, CNI plugins, iptables/conntrack, etcd, kubectl, Node.js and the
+# Kubernetes binaries from image-build/kubernetes-binaries.sh, plus sprout-init (the node
+# machine's first process, see rootfs/sprout-init).
+#
+#   image-build/build-rootfs.sh        # prints the directory holding the finished rootfs
+#
+# The rootfs is cached outside the repo as $SPROUT_CACHE/rootfs/<image-version>/ (the lowerdir of
+# every node machine's overlay; /etc/sprout/image-version inside holds the version). The version
+# is a hash of everything that goes in: this script, the files under image-build/rootfs/ (package
+# list, init script), the mirror, the Kubernetes binaries and the Node.js binary. A warm run only
+# hashes (about a second). Downloaded .debs are kept in $SPROUT_CACHE/debs.
+#
+# Node.js: the agent bundle needs Node >= 20.18 and bookworm ships 18.20, so the image gets the
+# Node.js runtime of the machine that builds it (the one Sprout itself runs on; it needs only libc
+# and libstdc++) as /usr/local/bin/node.
+#
+# Environment:
+#   SPROUT_CACHE            default /var/cache/sprout
+#   SPROUT_DEBIAN_MIRROR    default: the machine's configured Debian mirror, else deb.debian.org
+#   SPROUT_DEBIAN_SECURITY  default: <mirror>-security next to it
+#   SPROUT_NODE             the node binary to install, default: `node` on PATH
+#   SPROUT_KEEP_IMAGES      older rootfs versions kept (never one still mounted), default 1
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${SPROUT_CACHE:-/var/cache/sprout}"
+suite=bookworm
+files="$here/rootfs"
+start=$(date +%s)
+say() { echo "build-rootfs: [$(($(date +%s) - start))s] $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot)"
+
+# The machine's configured Debian mirror: the first deb822 URI or one-line `deb` entry ending in
+# /debian (not -security, not third-party repositories).
+host_mirror() {
+  { grep -rhsE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/ || true; } |
+    grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' | sed 's:/$::'
+}
+mirror="${SPROUT_DEBIAN_MIRROR:-$(host_mirror)}"
+mirror="${mirror:-http://deb.debian.org/debian}"
+mirror="${mirror%/}"
+security="${SPROUT_DEBIAN_SECURITY:-${mirror%/debian}/debian-security}"
+
+packages() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$files/packages.txt" | grep -v '^$'; }
+
+# --- inputs and version --------------------------------------------------------------------------
+
+node_bin="$(readlink -f "${SPROUT_NODE:-$(command -v node || true)}")"
+[ -x "$node_bin" ] || die "no Node.js runtime to install in the image (set SPROUT_NODE)"
+node_version="$("$node_bin" -p 'process.versions.node')"
+"$node_bin" -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=18)?0:1)' ||
+  die "$node_bin is Node.js $node_version; the agent needs >= 20.18"
+
+k8s_bin="$("$here/kubernetes-binaries.sh")"
+k8s_version="$(basename "$(dirname "$k8s_bin")")"
+inputs_hash() {
+  {
+    echo "suite=$suite mirror=$mirror security=$security"
+    sha256sum "$here/build-rootfs.sh"
+    (cd "$files" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    echo "kubernetes=$k8s_version"
+    (cd "$k8s_bin" && sha256sum ./*)
+    echo "node=$node_version $(sha256sum <"$node_bin")"
+  } | sha256sum | cut -c1-12
+}
+say "hashing inputs (script, $files, Kubernetes $k8s_version binaries)"
+version="$suite-$(inputs_hash)"
+root="$cache/rootfs/$version"
+
+if [ -f "$root/etc/sprout/image-version" ] && [ -e "$cache/rootfs/$version.complete" ]; then
+  say "cached: $root ($version)"
+  echo "$root"
+  exit 0
+fi
+
+mkdir -p "$cache/rootfs" "$cache/debs"
+exec 9>"$cache/rootfs/.lock"
+say "waiting for the build lock" && flock 9 && say "got the build lock"
+if [ -e "$cache/rootfs/$version.complete" ]; then # another build finished meanwhile
+  say "cached: $root ($version)"
+  echo "$root"
+  exit 0
+fi
+
+if ! command -v debootstrap >/dev/null; then
+  say "installing debootstrap"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1; then
+    say "apt-get update" && apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  fi
+fi
+
+# --- build ---------------------------------------------------------------------------------------
+
+tmp="$cache/rootfs/$version.tmp"
+log="$cache/rootfs/$version.log"
+: >"$log"
+# The build runs in its own mount namespace: /proc and the .deb cache mounted into the chroot
+# disappear with it, even if the build is killed, so the rm below never descends into a mount.
+if [ -d "$tmp" ]; then
+  say "removing an unfinished earlier build"
+  rm -rf --one-file-system "$tmp"
+fi
+mkdir -p "$tmp"
+
+build() {
+  set -euo pipefail
+  local t=$1
+  mount --make-rprivate /
+  say "debootstrap $suite (minbase) from $mirror; log: $log"
+  debootstrap --variant=minbase --cache-dir="$cache/debs" "$suite" "$t" "$mirror" >>"$log" 2>&1 ||
+    { tail -20 "$log" >&2; die "debootstrap failed (log: $log)"; }
+
+  # Nothing started from maintainer scripts: this is an image, not a running machine.
+  printf '#!/bin/sh\nexit 101\n' >"$t/usr/sbin/policy-rc.d" && chmod +x "$t/usr/sbin/policy-rc.d"
+  cat >"$t/etc/apt/sources.list.d/debian.sources" <<SOURCES
+Types: deb
+URIs: $mirror
+Suites: $suite $suite-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $security
+Suites: $suite-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+  rm -f "$t/etc/apt/sources.list"
+  mountpoint -q "$t/proc" || mount -t proc proc "$t/proc"
+  mount --bind "$cache/debs" "$t/var/cache/apt/archives"
+  local pkgs
+  pkgs="$(packages | tr '\n' ' ')"
+  say "apt-get update (in the rootfs)"
+  chroot "$t" apt-get update -q >>"$log" 2>&1 || { tail -20 "$log" >&2; die "apt-get update failed (log: $log)"; }
+  say "installing: $pkgs"
+  # shellcheck disable=SC2086
+  chroot "$t" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs >>"$log" 2>&1 ||
+    { tail -30 "$log" >&2; die "apt-get install failed (log: $log)"; }
+  # No `apt-get clean`: the archives directory is the shared .deb cache, bound over the image's.
+  umount "$t/var/cache/apt/archives" "$t/proc"
+}
+export -f build say die packages
+export cache log suite mirror security files start
+unshare --mount --fork bash -c 'build "$1"' build "$tmp"
+
+say "configuring the image"
+# Kubernetes binaries (kubectl comes from the kubernetes-client package).
+install -m 0755 "$k8s_bin"/* "$tmp/usr/local/bin/"
+install -m 0755 "$node_bin" "$tmp/usr/local/bin/node"
+install -D -m 0755 "$files/sprout-init" "$tmp/usr/local/sbin/sprout-init"
+install -d -m 0755 "$tmp/etc/sprout"
+echo "$version" >"$tmp/etc/sprout/image-version"
+
+# Identity is per machine: the provider writes hostname and a fresh machine-id before boot.
+: >"$tmp/etc/machine-id"
+ln -sf /etc/machine-id "$tmp/var/lib/dbus/machine-id"
+echo localhost >"$tmp/etc/hostname"
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$tmp/etc/hosts"
+: >"$tmp/etc/fstab"
+# The node's network is set up by the provider (address, default route); DNS comes later.
+: >"$tmp/etc/resolv.conf"
+
+# iptables: the legacy backend, which this kernel offers (ip_tables) and Kubernetes 1.20's
+# kube-proxy and kubelet expect to share with the CNI plugins.
+chroot "$tmp" update-alternatives --set iptables /usr/sbin/iptables-legacy >>"$log" 2>&1
+chroot "$tmp" update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >>"$log" 2>&1
+
+# Units: containerd on; nothing that waits for a console, a network manager, or host hardware;
+# etcd only where the agent configures a control plane.
+systemctl --root="$tmp" set-default multi-user.target >>"$log" 2>&1
+systemctl --root="$tmp" enable containerd.service >>"$log" 2>&1
+systemctl --root="$tmp" disable etcd.service >>"$log" 2>&1 || true
+mask=(
+  getty@.service serial-getty@.service console-getty.service getty.target
+  systemd-networkd-wait-online.service systemd-networkd.service systemd-networkd.socket
+  apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer
+  systemd-udevd.service systemd-udev-trigger.service systemd-udev-settle.service
+  systemd-modules-load.service kmod-static-nodes.service
+  sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount
+  proc-sys-fs-binfmt_misc.automount systemd-binfmt.service
+  systemd-remount-fs.service systemd-firstboot.service systemd-hwdb-update.service
+  systemd-journald-audit.socket systemd-pstore.service
+)
+for u in "${mask[@]}"; do ln -sfn /dev/null "$tmp/etc/systemd/system/$u"; done
+# Kernel-wide knobs belong to the host: a node's systemd-sysctl must not change kernel.*, vm.* or
+# fs.* for the whole machine (Debian ships fs.protected_* in 99-protect-links.conf). Network
+# settings are per network namespace and stay.
+for f in "$tmp"/usr/lib/sysctl.d/*.conf; do
+  [ -f "$f" ] && sed -i -E 's/^[[:space:]]*-?(kernel|vm|fs)\./# host-wide, not set by a node machine: &/' "$f"
+done
+mkdir -p "$tmp/etc/systemd/journald.conf.d"
+printf '[Journal]\nStorage=persistent\nForwardToConsole=no\nSystemMaxUse=64M\n' >"$tmp/etc/systemd/journald.conf.d/sprout.conf"
+
+rm -f "$tmp/usr/sbin/policy-rc.d"
+rm -rf "$tmp/var/lib/apt/lists/"* "$tmp/var/cache/apt/"*.bin "$tmp/var/log/"*.log "$tmp/var/log/apt/"*
+rm -rf "$tmp/tmp/"* "$tmp/var/tmp/"*
+
+# Publish: rename into place, then mark complete (a rootfs without its marker is never used).
+rm -rf --one-file-system "$root"
+mv "$tmp" "$root"
+touch "$cache/rootfs/$version.complete"
+say "built $root ($(du -sh --one-file-system "$root" | cut -f1)); log: $log"
+
+# Keep the newest SPROUT_KEEP_IMAGES older versions; never remove one a machine still uses.
+keep="${SPROUT_KEEP_IMAGES:-1}"
+mapfile -t old < <(cd "$cache/rootfs" && ls -1t -- *.complete 2>/dev/null | sed 's/\.complete$//' | grep -vxF "$version" | tail -n +"$((keep + 1))")
+for v in "${old[@]}"; do
+  if grep -qF "lowerdir=$cache/rootfs/$v" /proc/self/mountinfo; then continue; fi
+  say "removing old image $v"
+  rm -f "$cache/rootfs/$v.complete" "$cache/rootfs/$v.log"
+  rm -rf --one-file-system "${cache:?}/rootfs/$v"
+done
+
+echo "$root"
