@@ -44,6 +44,12 @@ export const KernelModuleStep = z.object({
   ...stepBase,
   kind: z.literal("kernelModule"),
   name: z.string().regex(/^[a-z0-9_-]+$/),
+  /**
+   * A path that exists when the kernel already provides the module's function without the
+   * module (compiled in under another name, e.g. bridge netfilter's sysctls): then there is
+   * nothing to load, which matters on kernels without module files.
+   */
+  presentIf: absPath.optional(),
 });
 
 /** A sysctl set now and at every boot (sysctl.d). */

@@ -1,6 +1,11 @@
 import type { NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
 
+/** Where a kernel that has a module's function built in (under another name) shows it. */
+const PRESENT_IF: Record<string, string> = {
+  br_netfilter: "/proc/sys/net/bridge/bridge-nf-call-iptables",
+};
+
 /** Kernel modules and sysctls Kubernetes networking needs; `br_netfilter` must load before its sysctls exist. */
 export function kernelSteps(m: NodeManifest): StepInput[] {
   const modules = m.kernel.modules.map((name) => ({
@@ -8,6 +13,7 @@ export function kernelSteps(m: NodeManifest): StepInput[] {
     kind: "kernelModule" as const,
     description: `load kernel module ${name}`,
     name,
+    presentIf: PRESENT_IF[name],
   }));
   const sysctls = Object.entries(m.kernel.sysctls).map(([key, value]) => ({
     id: `kernel/sysctl-${key}`,

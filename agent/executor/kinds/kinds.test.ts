@@ -137,3 +137,31 @@ describe("step kinds on this machine (harmless live actions only)", () => {
   });
 
 });
+
+describe("kernel modules built into the kernel", () => {
+  it("needs no loading when the module's function is present under another name", async () => {
+    const root = await mkdtemp(join(tmpdir(), "sprout-kmod-"));
+    try {
+      // A live host whose files live in a temp dir, while /proc and /sys are the real ones, and
+      // whose kernel has no module files to load.
+      const live = new RealHost();
+      const host = Object.assign(Object.create(live) as RealHost, {
+        readFile: (p: string) => live.readFile(join(root, p)),
+        writeFile: (p: string, c: Buffer | string, m: number) => live.writeFile(join(root, p), c, m),
+        stat: (p: string) => (p.startsWith("/proc/") || p.startsWith("/sys/") ? live.stat(p) : live.stat(join(root, p))),
+        isKernelModuleLoaded: async () => false,
+        loadKernelModule: async (name: string) => {
+          throw new Error(`modprobe ${name}: no modules on this kernel`);
+        },
+      });
+      const ctx: StepContext = { outcomeOf: () => undefined, applied: false, planning: false };
+      const [step] = steps({ id: "k", description: "d", kind: "kernelModule", name: "br_netfilter", presentIf: "/proc/sys/net/ipv4/ip_forward" });
+      await applyStep(step!, host, ctx);
+      expect(await checkStep(step!, host, { ...ctx, applied: true })).toBe(true);
+      const [missing] = steps({ id: "k", description: "d", kind: "kernelModule", name: "br_netfilter", presentIf: "/proc/sys/no/such/key" });
+      await expect(applyStep(missing!, host, ctx)).rejects.toThrow(/no modules on this kernel/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
