@@ -9,6 +9,7 @@ import { tokenCommand } from "./commands/token.js";
 import { statusCommand } from "./commands/status.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { upCommand } from "./commands/up.js";
+import { downCommand } from "./commands/down.js";
 
 const USAGE = `sprout ${SPROUT_VERSION} — pull-based Kubernetes clusters
 
@@ -16,6 +17,8 @@ usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
 
   init [dir]                       create dir with a commented cluster.yaml and the cluster PKI
   up [dir] [--workers N] [--timeout 10m]   bring the cluster up (dry run until node machines land)
+  up [dir] --machines              boot real node machines (preview: no kubelet/control plane yet)
+  down [dir]                       remove node machines, network and node state (keeps PKI)
   serve [dir] [--listen H:P] [--advertise NAME]...   run the coordinator
   status [dir] [--watch] [-o json|csv]               per-node phases and timelines
   token create [dir] [--roles r1,r2] [--ttl 2h] [--uses N] [--nodes n1,n2] [--description TEXT]
@@ -43,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       description: { type: "string" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
+      machines: { type: "boolean", default: false },
       timeout: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -64,7 +68,10 @@ async function main(argv: string[]): Promise<number> {
       const workers = values.workers === undefined ? undefined : Number(values.workers);
       if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UserError(`--workers must be a whole number ≥ 0, got "${values.workers}"`);
       const timeoutMs = durationMs(values.timeout ?? "10m");
-      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs });
+      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs, machines: values.machines });
+    }
+    case "down": {
+      return downCommand(dirArg(0));
     }
     case "serve":
       return serveCommand(dirArg(0), values.listen, values.advertise);

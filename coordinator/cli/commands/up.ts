@@ -15,6 +15,7 @@ import type { Coordinator } from "../../coordinator.js";
 import { agentBundlePath } from "../agent-bundle.js";
 import { color, formatMs, progress, printJson, type OutputFormat } from "../output.js";
 import { renderStatus, totalMs } from "./status.js";
+import { upMachines } from "./up-machines.js";
 
 /**
  * `sprout up` — until node machines exist (local provider, next milestone) this is a dry run of
@@ -27,9 +28,12 @@ export interface UpOptions {
   format: OutputFormat;
   keep: boolean;
   timeoutMs: number;
+  /** Boot real node machines (local provider) instead of the dry run. */
+  machines: boolean;
 }
 
 export async function upCommand(dir: string, options: UpOptions): Promise<number> {
+  if (options.machines) return upMachines(dir, options);
   const { paths } = await initDeployment(dir, clusterNameFor(dir));
   const spec = withWorkers(await loadClusterSpec(paths), options.workers);
   const nodes = planNodes(spec);
@@ -92,7 +96,7 @@ export async function upCommand(dir: string, options: UpOptions): Promise<number
 }
 
 /** One token per group, bound to that group's nodes that still have to join. */
-async function issueTokens(co: Coordinator, nodes: PlannedNode[], ttl: string, needsJoin: (n: PlannedNode) => boolean): Promise<Map<string, string>> {
+export async function issueTokens(co: Coordinator, nodes: PlannedNode[], ttl: string, needsJoin: (n: PlannedNode) => boolean): Promise<Map<string, string>> {
   const byNode = new Map<string, string>();
   const groups = new Map<string, PlannedNode[]>();
   for (const n of nodes.filter(needsJoin)) groups.set(n.group, [...(groups.get(n.group) ?? []), n]);
@@ -110,7 +114,7 @@ async function issueTokens(co: Coordinator, nodes: PlannedNode[], ttl: string, n
 }
 
 /** Nodes that already joined need no token; the bootstrap schema still wants a well-formed one. */
-function placeholderToken(): string {
+export function placeholderToken(): string {
   return "joined.0000000000000000";
 }
 
@@ -133,7 +137,7 @@ function spawnAgent(netns: string, bundle: string, root: string, logFile: string
 }
 
 /** Prints each node's phase changes as they happen (no redrawing: works the same when piped). */
-async function followProgress(fetch: () => Promise<ClusterStatus>, ended: Promise<unknown>, format: OutputFormat): Promise<ClusterStatus> {
+export async function followProgress(fetch: () => Promise<ClusterStatus>, ended: Promise<unknown>, format: OutputFormat): Promise<ClusterStatus> {
   const seen = new Map<string, string>();
   let finished = false;
   void ended.then(() => (finished = true));

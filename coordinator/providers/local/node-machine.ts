@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../../shared/atomic-file.js";
 import { createNodeCgroups, listNodeCgroups, nodeCgroupPids, readMountinfo, removeNodeCgroups } from "./machine-cgroups.js";
 import { alive, must, processState, readText, runCommand, signal, sleep, type ExecResult } from "./machine-process.js";
 
@@ -39,6 +40,8 @@ export interface MachineSpec {
   address?: string;
   /** How long to wait for systemd to take over as PID 1 (default 15 s). */
   startTimeoutMs?: number;
+  /** Written into the root before boot, as cloud-init would (the agent's bootstrap file). */
+  files?: { path: string; content: string; mode: number }[];
 }
 
 export interface StopOptions {
@@ -192,6 +195,10 @@ async function writeIdentity(root: string, spec: MachineSpec): Promise<void> {
   await writeFile(join(root, "etc/hosts"), `${hosts.join("\n")}\n`);
   const id = ((await readText(join(root, "etc/machine-id"))) ?? "").trim();
   if (!/^[0-9a-f]{32}$/.test(id)) await writeFile(join(root, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
+  for (const f of spec.files ?? []) {
+    if (!f.path.startsWith("/") || f.path.split("/").includes("..")) throw new Error(`machine file path must be absolute and plain: ${f.path}`);
+    await writeFileAtomic(join(root, f.path), f.content, f.mode);
+  }
 }
 
 /**
