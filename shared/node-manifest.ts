@@ -44,6 +44,12 @@ export const NodeManifest = z.object({
     sandboxImage: z.string(),
     /** Images the node image ships as OCI archives, imported offline. */
     preloadedImages: z.array(z.string()).default([]),
+    /**
+     * Clamp containers' OOM score adjustments to containerd's own. Needed where nothing may
+     * lower an OOM score (no CAP_SYS_RESOURCE, as in the local provider's node machines): the
+     * CRI asks -998 for every pod sandbox, and runc would fail to start it.
+     */
+    restrictOomScoreAdj: z.boolean().default(false),
   }),
   kubelet: z.object({
     maxPods: z.number().int().positive(),

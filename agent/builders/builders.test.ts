@@ -204,6 +204,16 @@ describe("containerd config", () => {
     expect(step.content).toBe(renderContainerdConfigV3(manifest({ version: "1.31.0" })));
   });
 
+  it("clamps OOM score adjustments only when the manifest asks (local provider's node machines)", () => {
+    for (const version of ["1.20.2", "1.31.0"]) {
+      expect(lines(config(version).content)).toContain("restrict_oom_score_adj = false");
+      const restricted = manifest({ version });
+      restricted.containerd.restrictOomScoreAdj = true;
+      const text = (version === "1.20.2" ? renderContainerdConfigV2 : renderContainerdConfigV3)(restricted);
+      expect(lines(text)).toContain("restrict_oom_score_adj = true");
+    }
+  });
+
   it("has no duplicate tables (TOML would refuse the file)", () => {
     for (const version of ["1.20.2", "1.31.0"]) {
       const headers = lines(config(version).content).filter((x) => x.startsWith("["));

@@ -13,6 +13,7 @@ version = 2
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${m.containerd.sandboxImage}"
+  restrict_oom_score_adj = ${m.containerd.restrictOomScoreAdj}
 
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
@@ -36,6 +37,9 @@ version = 3
 
 [plugins.'io.containerd.cri.v1.images'.pinned_images]
   sandbox = "${m.containerd.sandboxImage}"
+
+[plugins.'io.containerd.cri.v1.runtime']
+  restrict_oom_score_adj = ${m.containerd.restrictOomScoreAdj}
 
 [plugins.'io.containerd.cri.v1.runtime'.containerd]
   default_runtime_name = "runc"

@@ -73,7 +73,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         "net.bridge.bridge-nf-call-ip6tables": "1",
       },
     },
-    containerd: { sandboxImage: support.pauseImage, preloadedImages: [] },
+    containerd: { sandboxImage: support.pauseImage, preloadedImages: [], restrictOomScoreAdj: spec.provider.type === "local" },
     kubelet: {
       maxPods: 110,
       nodeLabels,
