@@ -15,6 +15,7 @@ import { mtlsAgent } from "./coordinator-client/pinned-tls.js";
 import { NodeClient } from "./coordinator-client/node-client.js";
 import { EventStream } from "./coordinator-client/event-stream.js";
 import { askOrWait, retryTransient } from "./coordinator-client/transient.js";
+import { backoffDelay } from "../shared/backoff.js";
 import { buildSteps } from "./builders/index.js";
 import { runSteps } from "./executor/executor.js";
 
@@ -62,7 +63,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     }
   });
   /** Resolves when a newer revision is announced, after the periodic re-check interval, or on abort. */
-  const nextAnnouncement = (revision: number, signal?: AbortSignal) =>
+  const nextAnnouncement = (revision: number, waitMs: number, signal?: AbortSignal) =>
     new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -70,7 +71,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, RECHECK_MS);
+      const timer = setTimeout(done, waitMs);
       signal?.addEventListener("abort", done, { once: true });
       wake = done;
       if (announced > revision || signal?.aborted) done();
@@ -80,6 +81,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   try {
     let manifest: NodeManifest = joined.manifest ?? (await runPhase("manifest", fetchManifest));
     let recheck = false;
+    let failedPasses = 0;
     for (;;) {
       const current = manifest;
       // A periodic re-check of an unchanged revision corrects drift quietly: its events are
@@ -108,7 +110,9 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         continue;
       }
       if (o.once) break;
-      await nextAnnouncement(current.revision, o.signal);
+      // A pass that failed is retried soon (with backoff), not at the next drift check.
+      failedPasses = summary.failed > 0 ? failedPasses + 1 : 0;
+      await nextAnnouncement(current.revision, failedPasses > 0 ? backoffDelay(failedPasses, { initialMs: 5_000, maxMs: RECHECK_MS }) : RECHECK_MS, o.signal);
       if (o.signal?.aborted) break;
       manifest = await fetchManifest();
       recheck = manifest.revision === current.revision;

@@ -107,7 +107,12 @@ export class RealHost implements Host {
     if (this.offline) return false;
     // The kernel reports `br-netfilter` as `br_netfilter`.
     const wanted = name.replace(/-/g, "_");
-    const modules = (await readFile("/proc/modules", "utf8")).split("\n").map((l) => l.split(" ")[0]);
+    // A kernel built without module support has no /proc/modules: nothing is loaded as a module.
+    const text = await readFile("/proc/modules", "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return "";
+      throw err;
+    });
+    const modules = text.split("\n").map((l) => l.split(" ")[0]);
     if (modules.includes(wanted)) return true;
     // Built-in modules are absent from /proc/modules but have a /sys/module entry.
     return (await this.stat(`/sys/module/${wanted}`))?.isDirectory ?? false;

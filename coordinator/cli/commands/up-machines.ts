@@ -67,7 +67,14 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
     let done = false;
     const deadline = setTimeout(() => (done = true), options.timeoutMs);
     const ended = (async () => {
-      while (!done && !settled(await co.clusterStatus(), nodes.length)) await new Promise((r) => setTimeout(r, 500));
+      let failingSince: number | undefined;
+      for (; !done; await new Promise((r) => setTimeout(r, 500))) {
+        const state = settled(await co.clusterStatus(), nodes.length);
+        if (state === "converged") return;
+        // Agents retry failed passes; give up on them only once failure has held for a while.
+        failingSince = state === "failed" ? (failingSince ?? Date.now()) : undefined;
+        if (failingSince !== undefined && Date.now() - failingSince > FAILURE_GRACE_MS) return;
+      }
     })();
     const final = await followProgress(() => co.clusterStatus(), ended, options.format);
     clearTimeout(deadline);
@@ -89,10 +96,14 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
   }
 }
 
-/** Every planned node has joined and converged on its latest revision, or failed. */
-function settled(status: ClusterStatus, planned: number): boolean {
-  if (status.nodes.length < planned) return false;
-  return status.nodes.every((n) => n.phase === "failed" || (n.phase === "converged" && n.appliedRevision === n.revision));
+const FAILURE_GRACE_MS = 20_000;
+
+/** "converged": every planned node is done; "failed": the rest failed; undefined: still working. */
+function settled(status: ClusterStatus, planned: number): "converged" | "failed" | undefined {
+  if (status.nodes.length < planned) return undefined;
+  const done = (n: ClusterStatus["nodes"][number]) => n.phase === "converged" && n.appliedRevision === n.revision;
+  if (status.nodes.every(done)) return "converged";
+  return status.nodes.every((n) => done(n) || n.phase === "failed") ? "failed" : undefined;
 }
 
 /** What the node's agent unit last said, from inside the machine (for nodes that never joined). */
