@@ -1,0 +1,89 @@
+import { stringify } from "yaml";
+import type { NodeManifest } from "../../../shared/node-manifest.js";
+import { CONTROL_PLANE_PATHS, type ControlPlaneLayout } from "./layout.js";
+import { APISERVER_UNIT } from "./kube-apiserver.js";
+import { renderLocalKubeconfig } from "./kubeconfig.js";
+import { renderUnit } from "./unit.js";
+
+/**
+ * What the master's agent does against its own API server once it runs: wait until it is ready,
+ * then apply the cluster objects Sprout's identities need. Both run as oneshot units that the
+ * agent starts (a `systemdUnit` step in state `running`): `systemctl start` of a oneshot returns
+ * only when its commands have finished, so the step — and with it the agent's `converged`, and
+ * the coordinator's `apiserver-ready` barrier — completes only once the API server answers.
+ *
+ * Why units and not a `waitFor` + `command` step: an offline rootfs (`sprout up`'s dry run,
+ * image builds) refuses `command` steps and would probe the *build machine's* 127.0.0.1:6443
+ * for a `tcp` wait until the deadline, so every master plan would fail offline. A unit is
+ * written and left disabled offline, and started on a live node.
+ */
+export const READY_UNIT = "sprout-apiserver-ready.service";
+export const RBAC_UNIT = "sprout-bootstrap-rbac.service";
+/** Seconds the readiness gate waits; below the step's 300 s deadline so systemd reports the timeout. */
+export const READY_TIMEOUT_SECONDS = 270;
+
+export function renderMasterAdminKubeconfig(m: NodeManifest, l: ControlPlaneLayout): string {
+  return renderLocalKubeconfig(m, l, "sprout-master-admin", "master-admin");
+}
+
+/** `kubectl` as the master's admin identity (CN sprout:master:<node>, O system:masters). */
+export function adminKubectl(l: ControlPlaneLayout): string[] {
+  return [l.kubectlBinary, `--kubeconfig=${l.file(CONTROL_PLANE_PATHS.masterAdminKubeconfig)}`];
+}
+
+/**
+ * HTTPS `/readyz` with a client certificate, not just a TCP connect: ready means etcd is
+ * reachable and the post-start hooks (bootstrap RBAC roles among them) have run.
+ */
+export function readinessProbe(l: ControlPlaneLayout): string[] {
+  return [...adminKubectl(l), "--request-timeout=5s", "get", "--raw=/readyz"];
+}
+
+export function renderReadyUnit(_m: NodeManifest, l: ControlPlaneLayout): string {
+  const probe = readinessProbe(l).join(" ");
+  return renderUnit({
+    description: "Sprout: wait until the local Kubernetes API server is ready",
+    after: [APISERVER_UNIT],
+    service: [
+      ["Type", "oneshot"],
+      ["RemainAfterExit", "yes"],
+      ["TimeoutStartSec", String(READY_TIMEOUT_SECONDS)],
+    ],
+    execStart: [["/bin/sh", "-c", `until ${probe} >/dev/null; do sleep 1; done`]],
+    // Never enabled (the agent starts it); the section only makes `systemctl is-enabled` say
+    // "disabled" rather than "static", which the unit step would read as enabled.
+    wantedBy: "multi-user.target",
+  });
+}
+
+/** kube-proxy's identity (CN system:kube-proxy) gets the role kubeadm gives it. */
+export function renderBootstrapRbac(): string {
+  const binding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "sprout:kube-proxy", labels: { "app.kubernetes.io/managed-by": "sprout" } },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
+  };
+  return `# Written by sprout-agent; applied by ${RBAC_UNIT}.\n${stringify(binding)}`;
+}
+
+/** `kubectl apply`: creates what is missing and corrects what drifted, idempotently. */
+export function rbacApplyArgs(l: ControlPlaneLayout): string[] {
+  return [...adminKubectl(l), "apply", `--filename=${l.file(CONTROL_PLANE_PATHS.bootstrapRbacManifest)}`];
+}
+
+export function renderRbacUnit(_m: NodeManifest, l: ControlPlaneLayout): string {
+  return renderUnit({
+    description: "Sprout: cluster RBAC objects for Sprout's identities",
+    after: [READY_UNIT],
+    wants: [READY_UNIT],
+    service: [
+      ["Type", "oneshot"],
+      ["RemainAfterExit", "yes"],
+      ["TimeoutStartSec", "120"],
+    ],
+    execStart: [rbacApplyArgs(l)],
+    wantedBy: "multi-user.target",
+  });
+}
