@@ -508,3 +508,18 @@ describe("certificate steps", () => {
     expect(asked).toBe(0);
   });
 });
+
+describe("pod network and offline images", () => {
+  it("gives the CNI bridge the node's own pod CIDR and makes the kubelet wait for it and the pause image", () => {
+    const m = manifest({ roles: ["service"] });
+    const steps = buildSteps(m);
+    const cni = steps.find((s) => s.id === "cni/config") as StepOf<"file">;
+    const conf = JSON.parse(cni.content) as { plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[] };
+    expect(conf.plugins[0]!.type).toBe("bridge");
+    expect(conf.plugins[0]!.ipam!.ranges[0]![0]!.subnet).toBe(m.node.podCidr);
+    const kubelet = steps.find((s) => s.id === "kubelet/service")!;
+    expect(kubelet.dependsOn).toEqual(expect.arrayContaining(["cni/config", "images/import"]));
+    const importUnit = steps.find((s) => s.id === "images/import-unit") as StepOf<"file">;
+    expect(importUnit.content).toContain("ctr --namespace k8s.io images import");
+  });
+});

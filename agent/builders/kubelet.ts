@@ -119,7 +119,8 @@ export function kubeletSteps(m: NodeManifest): StepInput[] {
     name: "kubelet.service",
     enabled: true,
     state: "running",
-    dependsOn: [...changes, "containerd/service", ...(isMaster ? [] : ["kubelet/wait-apiserver"])],
+    // The pause image and a CNI config are what a node needs before it can run pods.
+    dependsOn: [...changes, "containerd/service", "images/import", "cni/config", ...(isMaster ? [] : ["kubelet/wait-apiserver"])],
     restartOnChangeOf: changes,
   });
   return steps;
