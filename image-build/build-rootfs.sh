@@ -55,7 +55,7 @@ die() { say "error: $*"; exit 1; }
 # /debian (not -security, not third-party repositories).
 host_mirror() {
   { grep -rhsE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/ || true; } |
-    grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' | sed 's:/$::'
+    grep -oE 'https?://[^ ]+/debian/?( |$)' | sed -n 1p | tr -d ' ' | sed 's:/$::'
 }
 mirror="${SPROUT_DEBIAN_MIRROR:-$(host_mirror)}"
 mirror="${mirror:-http://deb.debian.org/debian}"

@@ -42,7 +42,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go rsync jq dpkg-de
 work="$cache/kubernetes/$version/src"
 rm -rf "$work" && mkdir -p "$work"
 (cd "$work" && apt-get source -qq kubernetes >/dev/null)
-tree="$(find "$work" -maxdepth 1 -mindepth 1 -type d -name 'kubernetes-*' | head -1)"
+tree="$(find "$work" -maxdepth 1 -mindepth 1 -type d -name 'kubernetes-*' -print -quit)"
 [ -d "$tree" ] || { say "apt-get source produced no source tree in $work"; exit 1; }
 
 targets=()
@@ -52,7 +52,7 @@ for b in "${binaries[@]}"; do targets+=("cmd/$b"); done
 
 mkdir -p "$out.tmp"
 for b in "${binaries[@]}"; do
-  found="$(find "$tree/_output" -type f -name "$b" -perm -u+x | head -1)"
+  found="$(find "$tree/_output" -type f -name "$b" -perm -u+x -print -quit)"
   [ -n "$found" ] || { say "build finished but $b is missing"; exit 1; }
   cp "$found" "$out.tmp/$b"
 done

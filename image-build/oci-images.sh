@@ -85,7 +85,7 @@ inputs_hash() {
     echo "arch=$arch pause=$PAUSE_REF toolbox=$TOOLBOX_REF"
     sha256sum "$here/oci-images.sh"
     (cd "$here/pause" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-    gcc --version | head -1
+    gcc --version | sed -n 1p
     dpkg-query -W -f '${Package}=${Version}\n' libc6-dev 2>/dev/null || true
     echo "busybox-static=$busybox_sha"
   } | sha256sum | cut -c1-16
@@ -176,7 +176,7 @@ oci_image() {
 
 # --- pause ---------------------------------------------------------------------------------------
 
-say "compiling pause ($(gcc --version | head -1))"
+say "compiling pause ($(gcc --version | sed -n 1p))"
 root="$tmp/work/pause-root"
 mkdir -p "$root"
 gcc -static -Os -s -Wall -Wextra -Werror -DPAUSE_VERSION='"3.2-sprout"' -o "$root/pause" "$here/pause/pause.c"
@@ -198,7 +198,8 @@ fi
 dpkg-deb -x "$deb" "$tmp/work/busybox-deb"
 bb="$tmp/work/busybox-deb/bin/busybox"
 [ -x "$bb" ] || die "busybox-static has no /bin/busybox"
-version="$("$bb" 2>&1 | head -1 | awk '{print $2}')"
+# awk reads to the end: `head` would close the pipe early, SIGPIPE busybox, and fail under pipefail.
+version="$({ "$bb" 2>&1 || true; } | awk 'NR == 1 { print $2 }')"
 
 root="$tmp/work/toolbox-root"
 mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/etc" "$root/www/cgi-bin" "$root/root" "$root/tmp" "$root/var/tmp"
