@@ -53,7 +53,9 @@ export class Coordinator {
 
   /** `pending`: a node being joined, counted as if already stored. */
   clusterFacts(pending?: NodeRecord): ClusterFacts {
+    const nodes = pending ? [...this.store.listNodes().filter((n) => n.name !== pending.name), pending] : this.store.listNodes();
     return {
+      nodes: nodes.map((n) => ({ name: n.name, address: n.addresses[0]!, podCidr: n.podCidr })),
       caCertPem: this.pki.caCertPem,
       etcdCaCertPem: this.pki.etcdCa.certPem,
       frontProxyCaCertPem: this.pki.frontProxyCa.certPem,
@@ -69,11 +71,18 @@ export class Coordinator {
     return master ? `https://${master.addresses[0]}:6443` : undefined;
   }
 
-  onNodeJoined(node: NodeRecord): void {
-    // The first master fixes the API server endpoint: everyone's kubeconfig changes once.
-    if (node.roles.includes("master") && !this.spec.controlPlaneEndpoint && this.store.listNodes().filter((n) => n.roles.includes("master")).length === 1) {
+  private notifyTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * A join changes every other node's manifest (its peers, and the API server endpoint when the
+   * first master joins). Notices are debounced, so a burst of joins costs each agent one refetch.
+   */
+  onNodeJoined(_node: NodeRecord): void {
+    this.notifyTimer ??= setTimeout(() => {
+      this.notifyTimer = undefined;
       void this.notifyManifestChanges();
-    }
+    }, 500);
+    this.notifyTimer.unref();
   }
 
   private async notifyManifestChanges(): Promise<void> {

@@ -34,6 +34,8 @@ export const NodeManifest = z.object({
     addresses: z.array(Ipv4).min(1),
     podCidr: Ipv4Cidr,
   }),
+  /** The other nodes: where their pods live, for routes between nodes' pod networks. */
+  peers: z.array(z.object({ name: NodeName, address: Ipv4, podCidr: Ipv4Cidr })).default([]),
   /** Files the coordinator supplies verbatim (CA certificates, kubeconfigs). Never private keys. */
   files: z.array(ManifestFile),
   kernel: z.object({

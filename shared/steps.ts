@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CertProfileName } from "./cert-profiles.js";
+import { Ipv4, Ipv4Cidr } from "./net.js";
 
 /**
  * Typed step data. Builders on the agent turn a `NodeManifest` into a list of these; the one
@@ -121,7 +122,19 @@ export const CertificateStep = z.object({
   renewBeforeDays: z.number().int().positive().default(30),
 });
 
+/**
+ * A route on the live node (to another node's pod CIDR via that node). Routes are runtime state:
+ * an offline rootfs has none, and the agent applies them again at every boot.
+ */
+export const RouteStep = z.object({
+  ...stepBase,
+  kind: z.literal("route"),
+  destination: Ipv4Cidr,
+  via: Ipv4,
+});
+
 export const Step = z.union([
+  RouteStep,
   CertificateStep,
   FileStep,
   DirectoryStep,

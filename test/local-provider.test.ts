@@ -13,7 +13,8 @@ import { run, SPROUT_CLI, waitFor, type CommandResult } from "./support/harness.
 /**
  * `sprout up --machines`: real node machines booted from the node image, their image-baked agents
  * joining a real coordinator and configuring containerd, the kubelet, and the control plane on
- * the master; the nodes turn Ready and run a pod; `sprout down` removes every trace.
+ * the master; the nodes turn Ready, a Deployment spreads over the workers, pods reach each other
+ * across nodes by IP and through a ClusterIP Service; `sprout down` removes every trace.
  */
 describe("local provider: sprout up --machines, sprout down", () => {
   // The cluster name comes from the directory; test clusters are named it<6 hex> so an
@@ -60,26 +61,50 @@ describe("local provider: sprout up --machines, sprout down", () => {
     }
   });
 
-  it("the nodes turn Ready in Kubernetes and a pod runs on a worker", async () => {
+  it("the nodes turn Ready; a Deployment spreads over both workers; pods reach each other by IP and through a ClusterIP Service", async () => {
     const kubeconfig = join(parent, "kubeconfig");
     expect((await run(process.execPath, [SPROUT_CLI, "kubeconfig", dir, "--out", kubeconfig])).code).toBe(0);
-    const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=10s", ...args]);
+    const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=15s", ...args]);
     await waitFor(async () => {
       const r = await kubectl("get", "nodes", "--no-headers");
       return r.stdout.trim().split("\n").filter((l) => / Ready /.test(l)).length === 3;
     }, 120_000, "3 Ready nodes");
-    const pod = JSON.stringify({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "web" },
-      spec: { nodeName: "service-1", containers: [{ name: "web", image: "sprout.dev/toolbox:1", imagePullPolicy: "Never" }] },
-    });
+
+    const app = [
+      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 4, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "sprout.dev/toolbox:1", imagePullPolicy: "Never" }] } } } },
+      { apiVersion: "v1", kind: "Service", metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: 80 }] } },
+    ];
     const { writeFile } = await import("node:fs/promises");
-    await writeFile(join(parent, "pod.json"), pod);
-    expect((await kubectl("apply", "-f", join(parent, "pod.json"))).code).toBe(0);
-    await waitFor(async () => (await kubectl("get", "pod", "web", "-o", "jsonpath={.status.phase}")).stdout === "Running", 120_000, "pod web Running");
-    const ip = (await kubectl("get", "pod", "web", "-o", "jsonpath={.status.podIP}")).stdout;
-    expect(ip).toMatch(/^10\.244\.\d+\.\d+$/);
+    await writeFile(join(parent, "app.json"), JSON.stringify({ apiVersion: "v1", kind: "List", items: app }));
+    expect((await kubectl("apply", "-f", join(parent, "app.json"))).code).toBe(0);
+    const rollout = await kubectl("rollout", "status", "deployment/web", "--timeout=120s");
+    expect(rollout.code, rollout.stderr).toBe(0);
+
+    // name, IP, node of every pod: all four run, on both workers.
+    const pods = (await kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.spec.nodeName} {.status.phase}{\"\\n\"}{end}")).stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" ") as [string, string, string, string]);
+    expect(pods.length).toBe(4);
+    expect(pods.every((p) => p[3] === "Running")).toBe(true);
+    expect(new Set(pods.map((p) => p[2]))).toEqual(new Set(["service-1", "service-2"]));
+
+    // A pod on worker A fetches from a pod on worker B by pod IP: routes between nodes' pod networks.
+    const a = pods.find((p) => p[2] === "service-1")!;
+    const b = pods.find((p) => p[2] === "service-2")!;
+    const direct = await kubectl("exec", a[0], "--", "timeout", "5", "wget", "-q", "-O-", `http://${b[1]}/cgi-bin/hostname`);
+    expect(direct.stdout.trim(), direct.stderr).toBe(b[0]);
+
+    // Through the Service's ClusterIP (kube-proxy): answers come from pods on both workers.
+    const clusterIp = (await kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")).stdout;
+    const answered = new Set<string>();
+    for (let i = 0; i < 12 && answered.size < 4; i++) {
+      const r = await kubectl("exec", a[0], "--", "timeout", "5", "wget", "-q", "-O-", `http://${clusterIp}/cgi-bin/hostname`);
+      expect(r.code, r.stderr).toBe(0);
+      answered.add(r.stdout.trim());
+    }
+    const nodesAnswering = new Set(pods.filter((p) => answered.has(p[0])).map((p) => p[2]));
+    expect(nodesAnswering).toEqual(new Set(["service-1", "service-2"]));
   });
 
   it("sprout down removes machines, mounts, namespaces and the uplink, and is idempotent", async () => {

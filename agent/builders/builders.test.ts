@@ -523,3 +523,19 @@ describe("pod network and offline images", () => {
     expect(importUnit.content).toContain("ctr --namespace k8s.io images import");
   });
 });
+
+describe("routes to peers and kube-proxy", () => {
+  it("routes each peer's pod CIDR via its address, and runs kube-proxy with its own identity once the API server is known", () => {
+    const m = manifest({ roles: ["service"] });
+    m.peers = [{ name: "master-1", address: "10.240.0.10", podCidr: "10.244.0.0/24" }, { name: "svc-2", address: "10.240.0.12", podCidr: "10.244.2.0/24" }];
+    const steps = buildSteps(m);
+    const routes = steps.filter((s): s is StepOf<"route"> => s.kind === "route");
+    expect(routes.map((r) => [r.destination, r.via])).toEqual([["10.244.0.0/24", "10.240.0.10"], ["10.244.2.0/24", "10.240.0.12"]]);
+    const unit = steps.find((s) => s.id === "kube-proxy/unit-file") as StepOf<"file">;
+    expect(unit.content).toContain("--proxy-mode=iptables");
+    expect(unit.content).toContain("--conntrack-max-per-core=0");
+    expect((steps.find((s) => s.id === "kube-proxy/kubeconfig") as StepOf<"file">).content).toContain("/etc/kubernetes/pki/kube-proxy.crt");
+    expect(steps.find((s) => s.id === "kube-proxy/service")!.dependsOn).toEqual(expect.arrayContaining(["certs/kube-proxy", "kubelet/wait-apiserver"]));
+    expect(buildSteps(manifest({ roles: ["service"], apiServerEndpoint: false })).some((s) => s.id.startsWith("kube-proxy/"))).toBe(false);
+  });
+});

@@ -5,7 +5,8 @@ import type { StepInput } from "../../shared/steps.js";
  * Pod networking on the node: the standard CNI bridge with host-local addresses from the node's
  * own pod CIDR (the coordinator hands each node a distinct one), masquerading traffic that
  * leaves the pod network. A CNI config is also what turns the kubelet's node `Ready`.
- * Routes to other nodes' pod CIDRs come from the coordinator's peer list (not yet).
+ * Traffic to another node's pods is routed via that node's address (peers come from the
+ * coordinator and stay current as nodes join).
  */
 export function renderCniConfig(m: NodeManifest): string {
   const config = {
@@ -37,5 +38,12 @@ export function podNetworkSteps(m: NodeManifest): StepInput[] {
       mode: 0o644,
       dependsOn: ["dirs/cni-conf"],
     },
+    ...m.peers.map((peer) => ({
+      id: `routes/${peer.name}`,
+      kind: "route" as const,
+      description: `route to ${peer.name}'s pods (${peer.podCidr}) via ${peer.address}`,
+      destination: peer.podCidr,
+      via: peer.address,
+    })),
   ];
 }

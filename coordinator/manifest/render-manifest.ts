@@ -4,7 +4,7 @@ import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import { nthAddress, parseCidr } from "../../shared/net.js";
 import { minorSupport } from "../../shared/versions.js";
 import type { NodeRecord } from "../state/records.js";
-import { renderKubeconfig } from "./kubeconfig.js";
+import { renderKubeconfig } from "../../shared/kubeconfig.js";
 import { noProxyFor } from "./no-proxy.js";
 
 /** Everything outside the node record that shapes its manifest. */
@@ -15,6 +15,8 @@ export interface ClusterFacts {
   frontProxyCaCertPem: string;
   /** `https://<ip>:6443` once known (spec or first master). */
   apiServerEndpoint?: string;
+  /** Every joined node (a node's own entry is left out of its peers). */
+  nodes: { name: string; address: string; podCidr: string }[];
 }
 
 export type ManifestBody = Omit<NodeManifest, "revision">;
@@ -63,6 +65,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
       apiServerEndpoint: facts.apiServerEndpoint,
     },
     node: { name: node.name, roles: node.roles, addresses: node.addresses, podCidr: node.podCidr },
+    peers: facts.nodes.filter((n) => n.name !== node.name),
     files,
     kernel: {
       // What kube-proxy (iptables mode) and bridge CNI need from the kernel.

@@ -3,6 +3,7 @@ import type { Step, StepKind } from "../../../shared/steps.js";
 import type { StepContext, StepKindImpl } from "./kind.js";
 import { certificateKind } from "./certificate.js";
 import { commandKind } from "./command.js";
+import { routeKind } from "./route.js";
 import { directoryKind } from "./directory.js";
 import { fileKind } from "./file.js";
 import { kernelModuleKind } from "./kernel-module.js";
@@ -17,6 +18,7 @@ export { describeCondition } from "./wait-for.js";
 /** One implementation per step kind; the mapped type makes a missing kind a compile error. */
 export const stepKinds: { [K in StepKind]: StepKindImpl<K> } = {
   certificate: certificateKind,
+  route: routeKind,
   file: fileKind,
   directory: directoryKind,
   kernelModule: kernelModuleKind,

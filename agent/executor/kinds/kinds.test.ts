@@ -165,3 +165,15 @@ describe("kernel modules built into the kernel", () => {
     }
   });
 });
+
+describe("route steps", () => {
+  it("are runtime state: nothing to do on an offline rootfs", async () => {
+    const root = await mkdtemp(join(tmpdir(), "sprout-route-"));
+    try {
+      const [step] = steps({ id: "r", description: "d", kind: "route", destination: "10.244.2.0/24", via: "10.240.0.12" });
+      expect(await checkStep(step!, new RealHost({ root }), { outcomeOf: () => undefined, applied: false, planning: false })).toBe(true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,7 +4,7 @@ import { UserError } from "../../../shared/errors.js";
 import { writeFileAtomic } from "../../../shared/atomic-file.js";
 import { deploymentPaths, loadClusterSpec } from "../../deployment.js";
 import { loadOrCreateClusterPki, issueClientCertificate } from "../../pki/cluster-pki.js";
-import { renderKubeconfig } from "../../manifest/kubeconfig.js";
+import { renderKubeconfig } from "../../../shared/kubeconfig.js";
 import { StateStore } from "../../state/store.js";
 import { progress } from "../output.js";
 
