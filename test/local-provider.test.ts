@@ -11,12 +11,12 @@ import { uplinkName } from "../coordinator/providers/local/node-network.js";
 import { run, SPROUT_CLI, waitFor, type CommandResult } from "./support/harness.js";
 
 /**
- * `sprout up --machines`: real node machines booted from the node image, their image-baked agents
+ * `sprout up`: real node machines booted from the node image, their image-baked agents
  * joining a real coordinator and configuring containerd, the kubelet, and the control plane on
  * the master; the nodes turn Ready, a Deployment spreads over the workers, pods reach each other
  * across nodes by IP and through a ClusterIP Service; `sprout down` removes every trace.
  */
-describe("local provider: sprout up --machines, sprout down", () => {
+describe("local provider: sprout up, sprout down", () => {
   // The cluster name comes from the directory; test clusters are named it<6 hex> so an
   // interrupted run is swept by the global setup.
   const cluster = `it${randomBytes(3).toString("hex")}`;
@@ -31,7 +31,7 @@ describe("local provider: sprout up --machines, sprout down", () => {
     const yaml = await readFile(join(dir, "cluster.yaml"), "utf8");
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(dir, "cluster.yaml"), yaml.replace("10.240.0.0/24", "10.241.7.0/24").replace("127.0.0.1:7443", "127.0.0.1:7551"));
-    up = await run(process.execPath, [SPROUT_CLI, "up", dir, "--machines", "--timeout", "4m"]);
+    up = await run(process.execPath, [SPROUT_CLI, "up", dir, "--timeout", "4m"]);
   }, 1_200_000);
 
   afterAll(async () => {

@@ -16,8 +16,8 @@ const USAGE = `sprout ${SPROUT_VERSION} — pull-based Kubernetes clusters
 usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
 
   init [dir]                       create dir with a commented cluster.yaml and the cluster PKI
-  up [dir] [--workers N] [--timeout 10m]   bring the cluster up (dry run until node machines land)
-  up [dir] --machines              boot real node machines (preview: no kubelet/control plane yet)
+  up [dir] [--workers N] [--timeout 10m]   boot node machines and bring the cluster up
+  up [dir] --dry-run               the join protocol only: agents configure skeleton roots, no machines
   down [dir]                       remove node machines, network and node state (keeps PKI)
   serve [dir] [--listen H:P] [--advertise NAME]...   run the coordinator
   status [dir] [--watch] [-o json|csv]               per-node phases and timelines
@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       description: { type: "string" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
-      machines: { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
       timeout: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
       const workers = values.workers === undefined ? undefined : Number(values.workers);
       if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UserError(`--workers must be a whole number ≥ 0, got "${values.workers}"`);
       const timeoutMs = durationMs(values.timeout ?? "10m");
-      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs, machines: values.machines });
+      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs, machines: !values["dry-run"] });
     }
     case "down": {
       return downCommand(dirArg(0));

@@ -16,7 +16,7 @@ import { followProgress, issueTokens, placeholderToken, type UpOptions } from ".
 import { existsSync } from "node:fs";
 
 /**
- * `sprout up --machines`: the local provider with real node machines. Each machine boots the
+ * `sprout up`: the local provider with real node machines. Each machine boots the
  * node image (systemd as PID 1); its image-baked `sprout-agent.service` finds the bootstrap file
  * the provider wrote — as cloud-init would — joins and configures the node. The coordinator runs
  * in this process until every node converged; the machines keep running afterwards

@@ -28,7 +28,7 @@ export interface UpOptions {
   format: OutputFormat;
   keep: boolean;
   timeoutMs: number;
-  /** Boot real node machines (local provider) instead of the dry run. */
+  /** Boot real node machines (the local provider); false: the `--dry-run` of the protocol. */
   machines: boolean;
 }
 
