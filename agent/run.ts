@@ -17,10 +17,14 @@ import { EventStream } from "./coordinator-client/event-stream.js";
 import { askOrWait, retryTransient } from "./coordinator-client/transient.js";
 import { backoffDelay } from "../shared/backoff.js";
 import { buildSteps } from "./builders/index.js";
+import { loadCachedManifest, storeManifest } from "./manifest-cache.js";
+import { rememberingBarriers } from "./barrier-memory.js";
 import { runSteps } from "./executor/executor.js";
 
 /** How often a watching agent re-checks its node against an unchanged manifest (drift). */
 const RECHECK_MS = 300_000;
+/** How long a restarted agent waits for the coordinator before using its cached manifest. */
+const FIRST_MANIFEST_WAIT_MS = 10_000;
 
 export interface AgentOptions {
   bootstrapPath: string;
@@ -79,7 +83,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
 
   let failed = 0;
   try {
-    let manifest: NodeManifest = joined.manifest ?? (await runPhase("manifest", fetchManifest));
+    let manifest: NodeManifest = joined.manifest ?? (await runPhase("manifest", () => firstManifest(client, o, log)));
     let recheck = false;
     let failedPasses = 0;
     for (;;) {
@@ -93,7 +97,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
           host: o.host,
           mode: "apply",
           emit: passEmit,
-          barriers: (name) => askOrWait(`barrier ${name}`, () => client.barrier(name, o.signal)),
+          barriers: rememberingBarriers(o.host, (name) => client.barrier(name, o.signal)),
           sign: (profile, csr) => askOrWait(`signing ${profile}`, () => client.sign(profile, csr, o.signal)),
           revision: current.revision,
           signal: o.signal,
@@ -101,6 +105,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       );
       if (recheck && (summary.changed > 0 || summary.failed > 0)) quiet.forEach(emit);
       failed = summary.failed;
+      await storeManifest(o.host, current);
       log.info("configuration pass finished", { revision: current.revision, changed: summary.changed, failed: summary.failed, durationMs: Math.round(summary.durationMs) });
       // Anything announced while we worked (a master joined, peers changed) is applied before we call it done.
       const latest = await fetchManifest();
@@ -124,6 +129,33 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     await client.close();
   }
   return failed > 0 ? 1 : 0;
+}
+
+/**
+ * The manifest to start from: the coordinator's, if it answers soon; else the one this node
+ * applied last (it is away, e.g. the workstation that ran `sprout up` is closed); else wait.
+ */
+async function firstManifest(client: NodeClient, o: AgentOptions, log: Logger): Promise<NodeManifest> {
+  // A plain controller and timer: on Node 20, AbortSignal.any over AbortSignal.timeout may be
+  // garbage-collected before it fires, and the quick wait would never end.
+  const quick = new AbortController();
+  const timer = setTimeout(() => quick.abort(new Error("the coordinator did not answer in time")), FIRST_MANIFEST_WAIT_MS);
+  const forward = () => quick.abort(o.signal?.reason);
+  o.signal?.addEventListener("abort", forward, { once: true });
+  try {
+    return await retryTransient("fetching the manifest", () => client.manifest(quick.signal), { log, signal: quick.signal, maxDelayMs: 2_000 });
+  } catch (err) {
+    if (o.signal?.aborted) throw err;
+    const cached = await loadCachedManifest(o.host);
+    if (cached) {
+      log.warn("coordinator not answering; converging from the last manifest this node received", { revision: cached.revision });
+      return cached;
+    }
+    return retryTransient("fetching the manifest", () => client.manifest(o.signal), { log, signal: o.signal });
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener("abort", forward);
+  }
 }
 
 /** Join unless this node already holds a valid identity from an earlier run (the token is single-use in spirit). */

@@ -74,6 +74,8 @@ export const NODE_PATHS = {
   nodeKey: "/var/lib/sprout/pki/node.key",
   nodeCert: "/var/lib/sprout/pki/node.crt",
   caBundle: "/var/lib/sprout/pki/ca.crt",
+  /** The last manifest the node received: it converges from it when the coordinator is away. */
+  manifestCache: "/var/lib/sprout/manifest.json",
   /** The coordinator URL the node joined through; later runs talk to the same one. */
   coordinatorUrl: "/var/lib/sprout/coordinator-url",
   kubePki: "/etc/kubernetes/pki",

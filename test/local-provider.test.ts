@@ -31,7 +31,8 @@ describe("local provider: sprout up, sprout down", () => {
     const yaml = await readFile(join(dir, "cluster.yaml"), "utf8");
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(dir, "cluster.yaml"), yaml.replace("10.240.0.0/24", "10.241.7.0/24").replace("127.0.0.1:7443", "127.0.0.1:7551"));
-    up = await run(process.execPath, [SPROUT_CLI, "up", dir, "--timeout", "4m"]);
+    // Never the developer's or CI's own ~/.kube/config.
+    up = await run(process.execPath, [SPROUT_CLI, "up", dir, "--timeout", "4m", "--kubeconfig", join(parent, "kubeconfig")]);
   }, 1_200_000);
 
   afterAll(async () => {
@@ -62,8 +63,9 @@ describe("local provider: sprout up, sprout down", () => {
   });
 
   it("the nodes turn Ready; a Deployment spreads over both workers; pods reach each other by IP and through a ClusterIP Service", async () => {
+    // Written by `sprout up` itself.
     const kubeconfig = join(parent, "kubeconfig");
-    expect((await run(process.execPath, [SPROUT_CLI, "kubeconfig", dir, "--out", kubeconfig])).code).toBe(0);
+    expect(up.stderr).toContain(`kubectl: context sprout-${cluster} in ${kubeconfig}`);
     const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=15s", ...args]);
     await waitFor(async () => {
       const r = await kubectl("get", "nodes", "--no-headers");
@@ -105,6 +107,27 @@ describe("local provider: sprout up, sprout down", () => {
     }
     const nodesAnswering = new Set(pods.filter((p) => answered.has(p[0])).map((p) => p[2]));
     expect(nodesAnswering).toEqual(new Set(["service-1", "service-2"]));
+  });
+
+  it("re-running a node's agent changes nothing, and a second sprout up converges without re-joining", async () => {
+    const machine = await findMachine({ cluster, node: "service-1", imageRoot: "", stateDir: join(dir, ".sprout/machines/service-1"), netns: `sprout.${cluster}.service-1` });
+    const before = (await machine!.exec(["journalctl", "-u", "sprout-agent", "-o", "cat", "--no-pager"])).stdout.split("\n").length;
+    expect((await machine!.exec(["systemctl", "restart", "sprout-agent"])).code).toBe(0);
+    // The restarted agent's first pass, as it logs it: nothing changed, nothing failed.
+    let pass = "";
+    await waitFor(async () => {
+      const lines = (await machine!.exec(["journalctl", "-u", "sprout-agent", "-o", "cat", "--no-pager"])).stdout.split("\n").slice(before);
+      pass = lines.find((l) => l.includes("configuration pass finished")) ?? "";
+      return pass !== "";
+    }, 60_000, "the restarted agent's pass");
+    expect(pass).toMatch(/"changed":0,"failed":0/);
+
+    const again = await run(process.execPath, [SPROUT_CLI, "up", dir, "--timeout", "2m", "--kubeconfig", join(parent, "kubeconfig")]);
+    expect(again.code, again.stderr.slice(-1500)).toBe(0);
+    expect(again.stderr).toContain("3 already running");
+    const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", join(parent, "kubeconfig"), "--request-timeout=15s", ...args]);
+    const ready = (await kubectl("get", "nodes", "--no-headers")).stdout.trim().split("\n").filter((l) => / Ready /.test(l));
+    expect(ready.length).toBe(3);
   });
 
   it("sprout down removes machines, mounts, namespaces and the uplink, and is idempotent", async () => {

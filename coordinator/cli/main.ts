@@ -18,12 +18,13 @@ usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
   init [dir]                       create dir with a commented cluster.yaml and the cluster PKI
   up [dir] [--workers N] [--timeout 10m]   boot node machines and bring the cluster up
   up [dir] --dry-run               the join protocol only: agents configure skeleton roots, no machines
+     [--kubeconfig FILE | --no-kubeconfig]   default: merge context sprout-<name> into ~/.kube/config
   down [dir]                       remove node machines, network and node state (keeps PKI)
   serve [dir] [--listen H:P] [--advertise NAME]...   run the coordinator
   status [dir] [--watch] [-o json|csv]               per-node phases and timelines
   token create [dir] [--roles r1,r2] [--ttl 2h] [--uses N] [--nodes n1,n2] [--description TEXT]
   token list [dir] | token revoke <id> [dir]
-  kubeconfig [dir] [--out FILE]    admin kubeconfig for the cluster's API server
+  kubeconfig [dir] [--out FILE | --merge]   admin kubeconfig for the cluster's API server
   version
 
 exit codes: 0 ok, 1 failure, 2 bad input
@@ -47,6 +48,9 @@ async function main(argv: string[]): Promise<number> {
       out: { type: "string" },
       keep: { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
+      kubeconfig: { type: "string" },
+      "no-kubeconfig": { type: "boolean", default: false },
+      merge: { type: "boolean", default: false },
       timeout: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -68,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
       const workers = values.workers === undefined ? undefined : Number(values.workers);
       if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UserError(`--workers must be a whole number ≥ 0, got "${values.workers}"`);
       const timeoutMs = durationMs(values.timeout ?? "10m");
-      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs, machines: !values["dry-run"] });
+      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs, machines: !values["dry-run"], kubeconfig: values["no-kubeconfig"] ? false : values.kubeconfig });
     }
     case "down": {
       return downCommand(dirArg(0));
@@ -78,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
     case "status":
       return statusCommand(dirArg(0), values.watch, format);
     case "kubeconfig":
-      return kubeconfigCommand(dirArg(0), values.out);
+      return kubeconfigCommand(dirArg(0), values.out, values.merge);
     case "token": {
       const [sub, ...args] = rest;
       if (sub === "revoke") return tokenCommand(args[1] ?? "sprout-cluster", sub, { id: args[0] }, format);

@@ -7,35 +7,56 @@ import { loadOrCreateClusterPki, issueClientCertificate } from "../../pki/cluste
 import { renderKubeconfig } from "../../../shared/kubeconfig.js";
 import { StateStore } from "../../state/store.js";
 import { progress } from "../output.js";
+import { mergeKubeconfig } from "../kubeconfig-merge.js";
 
 /**
  * `sprout kubeconfig <dir> [--out FILE]`: an admin kubeconfig (system:masters) for the cluster's
  * API server, printed to stdout or written mode 0600.
  */
-export async function kubeconfigCommand(dir: string, out: string | undefined): Promise<number> {
+/** An admin kubeconfig (system:masters) for the cluster's API server; the key is made here, by the CLI. */
+export async function adminKubeconfig(dir: string): Promise<{ text: string; context: string }> {
   const paths = deploymentPaths(dir);
   const spec = await loadClusterSpec(paths);
   const pki = await loadOrCreateClusterPki(paths.pkiDir);
-  // Read-only: a coordinator may be running, and this command does not take its lock.
   const store = await StateStore.open(paths.stateDir, { readOnly: true });
   const master = store.listNodes().find((n) => n.roles.includes("master"));
   const endpoint = spec.controlPlaneEndpoint ?? master?.addresses[0];
   if (!endpoint) throw new UserError(`no master has joined cluster ${spec.name} yet, so its API server address is unknown; run \`sprout up ${dir}\` first`);
   const client = await issueClientCertificate(pki, { commonName: "sprout-admin", organizations: ["system:masters"] });
+  const context = `sprout-${spec.name}`;
   const text = renderKubeconfig({
-    clusterName: `sprout-${spec.name}`,
+    clusterName: context,
     server: `https://${endpoint}:6443`,
-    user: `sprout-${spec.name}-admin`,
-    contextName: `sprout-${spec.name}`,
+    user: `${context}-admin`,
+    contextName: context,
     ca: { pem: pki.caCertPem },
     client: { certPem: client.certPem, keyPem: client.keyPem },
   });
+  return { text, context };
+}
+
+/** The kubeconfig file kubectl uses by default: the first of $KUBECONFIG, else ~/.kube/config. */
+export function defaultKubeconfigPath(): string {
+  return process.env.KUBECONFIG?.split(":").find(Boolean) ?? join(homedir(), ".kube", "config");
+}
+
+/**
+ * `sprout kubeconfig <dir> [--out FILE] [--merge]`: prints the admin kubeconfig, writes it to
+ * FILE (mode 0600), or merges it into kubectl's default file under the `sprout-<name>` context.
+ */
+export async function kubeconfigCommand(dir: string, out: string | undefined, merge = false): Promise<number> {
+  const { text, context } = await adminKubeconfig(dir);
+  if (merge) {
+    const target = defaultKubeconfigPath();
+    await mergeKubeconfig(target, text);
+    progress(`merged context ${context} into ${target}`);
+    return 0;
+  }
   if (!out) {
     process.stdout.write(text);
     return 0;
   }
-  const target = out === "~/.kube/config" ? join(homedir(), ".kube", "config") : out;
-  await writeFileAtomic(target, text, 0o600);
-  progress(`wrote ${target} (context sprout-${spec.name})`);
+  await writeFileAtomic(out, text, 0o600);
+  progress(`wrote ${out} (context ${context})`);
   return 0;
 }

@@ -12,6 +12,9 @@ import { findMachine, listMachines, startMachine, type MachineSpec } from "../..
 import { nthAddress, parseCidr } from "../../../shared/net.js";
 import { color, formatMs, progress, printJson } from "../output.js";
 import { renderStatus } from "./status.js";
+import { adminKubeconfig, defaultKubeconfigPath } from "./kubeconfig.js";
+import { mergeKubeconfig } from "../kubeconfig-merge.js";
+import { writeFileAtomic } from "../../../shared/atomic-file.js";
 import { followProgress, issueTokens, placeholderToken, type UpOptions } from "./up.js";
 import { existsSync } from "node:fs";
 
@@ -79,6 +82,13 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
     const final = await followProgress(() => co.clusterStatus(), ended, options.format);
     clearTimeout(deadline);
     const unfinished = nodes.filter((n) => final.nodes.find((s) => s.name === n.name)?.phase !== "converged");
+    if (options.kubeconfig !== false && final.nodes.some((n) => n.roles.includes("master") && n.phase === "converged")) {
+      const { text, context } = await adminKubeconfig(dir);
+      const target = options.kubeconfig ?? defaultKubeconfigPath();
+      if (options.kubeconfig) await writeFileAtomic(target, text, 0o600);
+      else await mergeKubeconfig(target, text);
+      progress(`kubectl: context ${context} in ${target}`);
+    }
     if (options.format === "json") printJson({ ...final, wallMs: Date.now() - t0 });
     else {
       process.stdout.write(renderStatus(final));

@@ -30,6 +30,8 @@ export interface UpOptions {
   timeoutMs: number;
   /** Boot real node machines (the local provider); false: the `--dry-run` of the protocol. */
   machines: boolean;
+  /** Where the admin kubeconfig goes: merged into kubectl's default file (undefined), a file, or nowhere (false). */
+  kubeconfig?: string | false;
 }
 
 export async function upCommand(dir: string, options: UpOptions): Promise<number> {
