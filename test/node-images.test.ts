@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +7,7 @@ import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../coor
 import { cleanupCluster, startMachine, type NodeMachine } from "../coordinator/providers/local/node-machine.js";
 import { DEFAULT_KUBERNETES_VERSION, SPROUT_VERSION, minorSupport } from "../shared/versions.js";
 import { waitFor } from "./support/harness.js";
+import { ensureNodeImage } from "../coordinator/providers/local/node-image.js";
 
 /**
  * What the node image carries besides its packages, checked inside a real node machine: the
@@ -20,21 +20,9 @@ const IMAGES = "/usr/local/share/sprout/images";
 const PAUSE = minorSupport(DEFAULT_KUBERNETES_VERSION)!.pauseImage; // what containerd's sandbox_image names
 const TOOLBOX = "sprout.dev/toolbox:1";
 
-/** The rootfs directory the image build prints (cold: about a minute, plus Kubernetes once). */
-function buildRootfs(): Promise<string> {
-  return new Promise((resolvePath, reject) => {
-    const child = spawn(join(REPO, "image-build/build-rootfs.sh"), [], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += String(d)));
-    child.stderr.on("data", (d) => {
-      stderr += String(d);
-      process.stderr.write(d);
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolvePath(stdout.trim().split("\n").pop()!) : reject(new Error(`build-rootfs.sh exited ${code}:\n${stderr.slice(-3000)}`))));
-  });
-}
+/** The image rootfs, built or reused by image-build/build-rootfs.sh (progress on stderr). */
+const buildRootfs = async (): Promise<string> =>
+  (await ensureNodeImage((line) => process.stderr.write(`${line}\n`), join(REPO, "image-build/build-rootfs.sh"))).root;
 
 describe("node image: offline OCI images and the agent", () => {
   const cluster = `it${randomBytes(3).toString("hex")}`;

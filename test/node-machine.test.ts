@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { copyFile, mkdtemp, readFile, readdir, readlink, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -8,6 +8,7 @@ import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../coor
 import { cleanupCluster, listMachines, startMachine, stopMachine, type NodeMachine } from "../coordinator/providers/local/node-machine.js";
 import { readMountinfo } from "../coordinator/providers/local/machine-cgroups.js";
 import { AGENT_BUNDLE, waitFor } from "./support/harness.js";
+import { ensureNodeImage } from "../coordinator/providers/local/node-image.js";
 
 /**
  * Two real node machines booted from the image rootfs (image-build/build-rootfs.sh) on a real
@@ -17,21 +18,9 @@ import { AGENT_BUNDLE, waitFor } from "./support/harness.js";
 const REPO = resolve(import.meta.dirname, "..");
 const NODES = ["node-a", "node-b"];
 
-/** The rootfs directory the image build prints; a cold build takes about a minute (plus 8 for Kubernetes). */
-function buildRootfs(): Promise<string> {
-  return new Promise((resolvePath, reject) => {
-    const child = spawn(join(REPO, "image-build/build-rootfs.sh"), [], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += String(d)));
-    child.stderr.on("data", (d) => {
-      stderr += String(d);
-      process.stderr.write(d);
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolvePath(stdout.trim().split("\n").pop()!) : reject(new Error(`build-rootfs.sh exited ${code}:\n${stderr.slice(-3000)}`))));
-  });
-}
+/** The image rootfs, built or reused by image-build/build-rootfs.sh (progress on stderr). */
+const buildRootfs = async (): Promise<string> =>
+  (await ensureNodeImage((line) => process.stderr.write(`${line}\n`), join(REPO, "image-build/build-rootfs.sh"))).root;
 
 /** Host pids whose namespace of `kind` is `inode` (e.g. `pid:[4026532301]`). */
 async function pidsInNamespace(kind: string, inode: string): Promise<number[]> {

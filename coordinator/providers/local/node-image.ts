@@ -21,9 +21,10 @@ function buildScript(): string {
   return found;
 }
 
-export async function ensureNodeImage(progress: (line: string) => void): Promise<NodeImage> {
+/** `script`: the build script's path when the caller is not the CLI (tests run from the sources). */
+export async function ensureNodeImage(progress: (line: string) => void, script: string = buildScript()): Promise<NodeImage> {
   const root = await new Promise<string>((resolvePath, reject) => {
-    const child = spawn(buildScript(), [], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(script, [], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let partial = "";
     child.stdout.on("data", (d) => (stdout += String(d)));
