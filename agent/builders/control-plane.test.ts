@@ -18,7 +18,7 @@ import { buildSteps } from "./index.js";
 import { CONTROL_PLANE_STEPS as S, controlPlaneSteps, renderControlPlane } from "./control-plane/index.js";
 import { READY_TIMEOUT_SECONDS } from "./control-plane/bootstrap.js";
 import { DEFAULT_PORTS } from "./control-plane/layout.js";
-import { parseExecStart, quoteArg, renderUnit } from "./control-plane/unit.js";
+import { parseExecStart, quoteArg, renderUnit } from "./systemd-unit.js";
 
 let pki: ClusterPki;
 let pkiDir: string;

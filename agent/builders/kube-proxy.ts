@@ -2,6 +2,7 @@ import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
 import { renderKubeconfig } from "../../shared/kubeconfig.js";
 import { certificatePaths } from "./certificates.js";
+import { renderUnit } from "./systemd-unit.js";
 
 const KUBECONFIG = "/etc/kubernetes/kube-proxy.conf";
 
@@ -21,20 +22,15 @@ export function renderKubeProxyUnit(m: NodeManifest): string {
     "--conntrack-tcp-timeout-established=0s",
     "--conntrack-tcp-timeout-close-wait=0s",
   ];
-  return `# Written by sprout-agent from the node manifest; local edits are replaced.
-[Unit]
-Description=Kubernetes kube-proxy (configured by Sprout)
-After=network-online.target
-
-[Service]
-ExecStart=${args.join(" \\\n  ")}
-Restart=always
-RestartSec=2
-
-[Install]
-WantedBy=multi-user.target
-`;
+  return renderUnit({
+    description: "Kubernetes kube-proxy (configured by Sprout)",
+    after: ["network-online.target"],
+    service: [["Restart", "always"], ["RestartSec", "2"]],
+    execStart: [args],
+    wantedBy: "multi-user.target",
+  });
 }
+
 
 export function kubeProxySteps(m: NodeManifest): StepInput[] {
   const endpoint = m.cluster.apiServerEndpoint;

@@ -3,6 +3,7 @@ import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
 import { minorOf } from "../../shared/versions.js";
 import { proxyDropInStep } from "./egress-proxy.js";
+import { renderUnit } from "./systemd-unit.js";
 
 const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 
@@ -61,21 +62,16 @@ export function renderKubeletUnit(m: NodeManifest): string {
     ...(needsRuntimeFlag(m.cluster.kubernetesVersion) ? ["--container-runtime=remote", `--container-runtime-endpoint=${CONTAINERD_SOCKET}`] : []),
     ...(!taintsInConfig(m.cluster.kubernetesVersion) && m.kubelet.registerWithTaints.length > 0 ? [`--register-with-taints=${taintFlag(m)}`] : []),
   ];
-  return `# Written by sprout-agent from the node manifest; local edits are replaced.
-[Unit]
-Description=Kubernetes kubelet (configured by Sprout)
-Wants=containerd.service
-After=containerd.service network-online.target
-
-[Service]
-ExecStart=${args.join(" \\\n  ")}
-Restart=always
-RestartSec=2
-
-[Install]
-WantedBy=multi-user.target
-`;
+  return renderUnit({
+    description: "Kubernetes kubelet (configured by Sprout)",
+    wants: ["containerd.service"],
+    after: ["containerd.service", "network-online.target"],
+    service: [["Restart", "always"], ["RestartSec", "2"]],
+    execStart: [args],
+    wantedBy: "multi-user.target",
+  });
 }
+
 
 /** kubelet: config, unit and start. Non-masters first wait for the cluster's API server. */
 export function kubeletSteps(m: NodeManifest): StepInput[] {

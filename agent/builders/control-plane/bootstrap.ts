@@ -3,7 +3,7 @@ import type { NodeManifest } from "../../../shared/node-manifest.js";
 import { CONTROL_PLANE_PATHS, type ControlPlaneLayout } from "./layout.js";
 import { APISERVER_UNIT } from "./kube-apiserver.js";
 import { renderLocalKubeconfig } from "./kubeconfig.js";
-import { renderUnit } from "./unit.js";
+import { renderUnit } from "../systemd-unit.js";
 
 /**
  * What the master's agent does against its own API server once it runs: wait until it is ready,

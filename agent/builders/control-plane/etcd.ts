@@ -1,6 +1,6 @@
 import type { NodeManifest } from "../../../shared/node-manifest.js";
 import { CONTROL_PLANE_PATHS, type ControlPlaneLayout } from "./layout.js";
-import { flags, renderUnit } from "./unit.js";
+import { flags, renderUnit } from "../systemd-unit.js";
 
 /** The unit replaces Debian's `etcd.service` (same name, higher-precedence directory). */
 export const ETCD_UNIT = "etcd.service";

@@ -1,7 +1,7 @@
 import type { NodeManifest } from "../../../shared/node-manifest.js";
 import { CONTROL_PLANE_PATHS, type ControlPlaneLayout } from "./layout.js";
 import { ETCD_UNIT } from "./etcd.js";
-import { flags, renderUnit } from "./unit.js";
+import { flags, renderUnit } from "../systemd-unit.js";
 
 export const APISERVER_UNIT = "kube-apiserver.service";
 

@@ -2,7 +2,7 @@ import type { NodeManifest } from "../../../shared/node-manifest.js";
 import { CONTROL_PLANE_PATHS, type ControlPlaneLayout } from "./layout.js";
 import { APISERVER_UNIT } from "./kube-apiserver.js";
 import { renderLocalKubeconfig } from "./kubeconfig.js";
-import { flags, renderUnit } from "./unit.js";
+import { flags, renderUnit } from "../systemd-unit.js";
 import { controlPlaneFlavour } from "./versions.js";
 
 export const SCHEDULER_UNIT = "kube-scheduler.service";

@@ -1,6 +1,6 @@
-import { stringify } from "yaml";
 import type { NodeManifest } from "../../../shared/node-manifest.js";
 import type { CertProfileName } from "../../../shared/cert-profiles.js";
+import { renderKubeconfig } from "../../../shared/kubeconfig.js";
 import type { ControlPlaneLayout } from "./layout.js";
 
 /**
@@ -10,14 +10,11 @@ import type { ControlPlaneLayout } from "./layout.js";
  */
 export function renderLocalKubeconfig(m: NodeManifest, l: ControlPlaneLayout, user: string, profile: CertProfileName): string {
   const { keyPath, certPath } = l.cert(profile);
-  const context = `${user}@${m.cluster.name}`;
-  return stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: m.cluster.name, cluster: { server: l.localApiServer, "certificate-authority": l.ca.cluster } }],
-    users: [{ name: user, user: { "client-certificate": certPath, "client-key": keyPath } }],
-    contexts: [{ name: context, context: { cluster: m.cluster.name, user } }],
-    "current-context": context,
-    preferences: {},
+  return renderKubeconfig({
+    clusterName: m.cluster.name,
+    server: l.localApiServer,
+    user,
+    ca: { file: l.ca.cluster },
+    client: { certFile: certPath, keyFile: keyPath },
   });
 }
