@@ -13,7 +13,7 @@ import { NODE_PATHS, NodeManifest } from "../shared/node-manifest.js";
 import { buildSteps } from "../agent/builders/index.js";
 import { renderControlPlane, type RenderedControlPlane } from "../agent/builders/control-plane/index.js";
 import { DEFAULT_PORTS, type ControlPlanePorts } from "../agent/builders/control-plane/layout.js";
-import { parseExecStart } from "../agent/builders/control-plane/unit.js";
+import { parseExecStart } from "../agent/builders/systemd-unit.js";
 import { runSteps } from "../agent/executor/executor.js";
 import { RealHost } from "../agent/host/real-host.js";
 import { run, sleep, waitFor } from "./support/harness.js";
