@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
-import { nthAddress, parseCidr } from "../../../shared/net.js";
+import { access } from "node:fs/promises";
+import { nthAddress, parseCidr, type Cidr } from "../../../shared/net.js";
 import { UserError } from "../../../shared/errors.js";
 
 const run = promisify(execFile);
@@ -58,9 +59,7 @@ export function uplinkName(cluster: string): string {
 }
 
 export async function createNodeNetwork(cluster: string, cidr: string, nodeNames: string[]): Promise<NodeNetwork> {
-  const net = parseCidr(cidr);
-  if (!net) throw new Error(`invalid node CIDR ${cidr}`);
-  if (nodeNames.length + 10 > net.size - 2) throw new Error(`node CIDR ${cidr} is too small for ${nodeNames.length} nodes`);
+  const net = nodeNet(cidr, nodeNames.length);
   const hub = hubNamespace(cluster);
   const uplink = uplinkName(cluster);
   const gateway = nthAddress(net, 1);
@@ -88,24 +87,73 @@ export async function createNodeNetwork(cluster: string, cidr: string, nodeNames
     await ip("link", "set", uplink, "up");
     const nodes: NodeNetwork["nodes"] = [];
     for (const [i, name] of nodeNames.entries()) {
-      const netns = nodeNamespace(cluster, name);
-      const address = nthAddress(net, 10 + i);
-      await ip("netns", "add", netns);
-      created.push(netns);
-      // The veth's hub end is named by index: interface names are limited to 15 characters.
-      await ip("-n", hub, "link", "add", `veth${i}`, "type", "veth", "peer", "name", "eth0", "netns", netns);
-      await ip("-n", hub, "link", "set", `veth${i}`, "master", "br0", "up");
-      await ip("-n", netns, "link", "set", "lo", "up");
-      await ip("-n", netns, "addr", "add", `${address}/${net.prefix}`, "dev", "eth0");
-      await ip("-n", netns, "link", "set", "eth0", "up");
-      await ip("-n", netns, "route", "add", "default", "via", gateway);
-      nodes.push({ name, netns, address });
+      nodes.push(await addNodeNamespace(cluster, net, i, name));
+      created.push(nodes[i]!.netns);
     }
     return { hub, uplink, gateway, prefix: net.prefix, nodes, destroy };
   } catch (err) {
     await destroy();
     throw err;
   }
+}
+
+/**
+ * The node network of a cluster with at least these nodes: created when missing; when it exists
+ * (a second `sprout up`, or more workers than last time), the missing nodes' namespaces are
+ * added. A node's address follows its position in the plan, as on creation.
+ */
+export async function ensureNodeNetwork(cluster: string, cidr: string, nodeNames: string[]): Promise<Omit<NodeNetwork, "destroy">> {
+  const hub = hubNamespace(cluster);
+  if (!(await namespaceExists(hub))) return createNodeNetwork(cluster, cidr, nodeNames);
+  const net = nodeNet(cidr, nodeNames.length);
+  const uplink = uplinkName(cluster);
+  const gateway = nthAddress(net, 1);
+  const { stdout } = await run("ip", ["-o", "-4", "addr", "show", "dev", uplink]).catch(() => ({ stdout: "" }));
+  if (!stdout.includes(` ${gateway}/${net.prefix} `)) {
+    throw new UserError(`cluster ${cluster}'s node network exists with another address range than networks.nodeCidr ${cidr} in cluster.yaml; run \`sprout down\` before changing it`);
+  }
+  const nodes: NodeNetwork["nodes"] = [];
+  for (const [i, name] of nodeNames.entries()) {
+    const netns = nodeNamespace(cluster, name);
+    nodes.push((await namespaceExists(netns)) ? { name, netns, address: nthAddress(net, 10 + i) } : await addNodeNamespace(cluster, net, i, name));
+  }
+  return { hub, uplink, gateway, prefix: net.prefix, nodes };
+}
+
+/** A node's namespace, wired to the hub's bridge, with its address and a default route. */
+async function addNodeNamespace(cluster: string, net: Cidr, i: number, name: string): Promise<NodeNetwork["nodes"][number]> {
+  const hub = hubNamespace(cluster);
+  const netns = nodeNamespace(cluster, name);
+  const address = nthAddress(net, 10 + i);
+  await ip("netns", "add", netns);
+  try {
+    // The veth's hub end is named by index: interface names are limited to 15 characters.
+    await ip("-n", hub, "link", "add", `veth${i}`, "type", "veth", "peer", "name", "eth0", "netns", netns);
+    await ip("-n", hub, "link", "set", `veth${i}`, "master", "br0", "up");
+    await ip("-n", netns, "link", "set", "lo", "up");
+    await ip("-n", netns, "addr", "add", `${address}/${net.prefix}`, "dev", "eth0");
+    await ip("-n", netns, "link", "set", "eth0", "up");
+    await ip("-n", netns, "route", "add", "default", "via", nthAddress(net, 1));
+  } catch (err) {
+    await ip("netns", "del", netns).catch(() => undefined);
+    throw err;
+  }
+  return { name, netns, address };
+}
+
+/** Node addresses start at .10 (the gateway is .1): the range must hold every node. */
+function nodeNet(cidr: string, nodes: number): Cidr {
+  const net = parseCidr(cidr);
+  if (!net) throw new Error(`invalid node CIDR ${cidr}`);
+  if (nodes + 10 > net.size - 2) throw new UserError(`networks.nodeCidr ${cidr} is too small for ${nodes} nodes`);
+  return net;
+}
+
+async function namespaceExists(ns: string): Promise<boolean> {
+  return access(`/run/netns/${ns}`).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Removes every namespace a cluster's network left behind (after a crash); idempotent. */
