@@ -12,13 +12,19 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** zod's message, except that a missing field says so plainly. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) return `missing (expected ${issue.expected})`;
+  return issue.message;
+}
+
 /** Validates an already-parsed value; throws `ValidationError` naming every bad field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new ValidationError(
     where,
-    result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+    result.error.issues.map((i) => ({ path: formatPath(i.path), message: issueMessage(i) })),
   );
 }
 
@@ -52,7 +58,7 @@ export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, wher
         const node = doc.getIn(i.path.slice(0, n) as unknown[], true);
         if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
       }
-      return { path: formatPath(i.path), message: i.message, line };
+      return { path: formatPath(i.path), message: issueMessage(i), line };
     }),
   );
 }
