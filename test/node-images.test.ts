@@ -1,13 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../coordinator/providers/local/node-network.js";
 import { cleanupCluster, startMachine, type NodeMachine } from "../coordinator/providers/local/node-machine.js";
 import { DEFAULT_KUBERNETES_VERSION, SPROUT_VERSION, minorSupport } from "../shared/versions.js";
-import { waitFor } from "./support/harness.js";
-import { ensureNodeImage } from "../coordinator/providers/local/node-image.js";
+import { testNodeImage, waitFor } from "./support/harness.js";
 
 /**
  * What the node image carries besides its packages, checked inside a real node machine: the
@@ -15,14 +14,11 @@ import { ensureNodeImage } from "../coordinator/providers/local/node-image.js";
  * under the image's runc, and the agent is installed with an enabled unit that stays out of the
  * way until a bootstrap file exists.
  */
-const REPO = resolve(import.meta.dirname, "..");
 const IMAGES = "/usr/local/share/sprout/images";
 const PAUSE = minorSupport(DEFAULT_KUBERNETES_VERSION)!.pauseImage; // what containerd's sandbox_image names
 const TOOLBOX = "sprout.dev/toolbox:1";
 
-/** The image rootfs, built or reused by image-build/build-rootfs.sh (progress on stderr). */
-const buildRootfs = async (): Promise<string> =>
-  (await ensureNodeImage((line) => process.stderr.write(`${line}\n`), join(REPO, "image-build/build-rootfs.sh"))).root;
+const buildRootfs = async (): Promise<string> => (await testNodeImage()).root;
 
 describe("node image: offline OCI images and the agent", () => {
   const cluster = `it${randomBytes(3).toString("hex")}`;

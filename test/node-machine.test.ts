@@ -1,26 +1,22 @@
 import { execFileSync } from "node:child_process";
 import { copyFile, mkdtemp, readFile, readdir, readlink, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../coordinator/providers/local/node-network.js";
 import { cleanupCluster, listMachines, startMachine, stopMachine, type NodeMachine } from "../coordinator/providers/local/node-machine.js";
 import { readMountinfo } from "../coordinator/providers/local/machine-cgroups.js";
-import { AGENT_BUNDLE, waitFor } from "./support/harness.js";
-import { ensureNodeImage } from "../coordinator/providers/local/node-image.js";
+import { AGENT_BUNDLE, testNodeImage, waitFor } from "./support/harness.js";
 
 /**
  * Two real node machines booted from the image rootfs (image-build/build-rootfs.sh) on a real
  * node network: systemd as PID 1, containerd, their own hostnames and machine-ids, TCP between
  * them, and nothing left behind after they stop.
  */
-const REPO = resolve(import.meta.dirname, "..");
 const NODES = ["node-a", "node-b"];
 
-/** The image rootfs, built or reused by image-build/build-rootfs.sh (progress on stderr). */
-const buildRootfs = async (): Promise<string> =>
-  (await ensureNodeImage((line) => process.stderr.write(`${line}\n`), join(REPO, "image-build/build-rootfs.sh"))).root;
+const buildRootfs = async (): Promise<string> => (await testNodeImage()).root;
 
 /** Host pids whose namespace of `kind` is `inode` (e.g. `pid:[4026532301]`). */
 async function pidsInNamespace(kind: string, inode: string): Promise<number[]> {

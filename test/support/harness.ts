@@ -10,6 +10,7 @@ import type { NodeRole } from "../../shared/roles.js";
 import type { BootstrapInput } from "../../shared/bootstrap.js";
 import { nthAddress, parseCidr } from "../../shared/net.js";
 import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../../coordinator/providers/local/node-network.js";
+import { ensureNodeImage, type NodeImage } from "../../coordinator/providers/local/node-image.js";
 import { writeSkeletonRoot } from "../../coordinator/providers/local/skeleton-root.js";
 
 /**
@@ -21,6 +22,9 @@ import { writeSkeletonRoot } from "../../coordinator/providers/local/skeleton-ro
 const REPO = resolve(import.meta.dirname, "../..");
 export const SPROUT_CLI = join(REPO, "dist/sprout.cjs");
 export const AGENT_BUNDLE = join(REPO, "dist/sprout-agent.cjs");
+
+/** The node image, built or reused by image-build/build-rootfs.sh (progress on stderr). */
+export const testNodeImage = (): Promise<NodeImage> => ensureNodeImage((line) => process.stderr.write(`${line}\n`), join(REPO, "image-build/build-rootfs.sh"));
 
 export interface TestNode {
   name: string;
