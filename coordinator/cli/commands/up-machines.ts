@@ -5,18 +5,17 @@ import { NODE_PATHS } from "../../../shared/node-manifest.js";
 import type { ClusterStatus } from "../../../shared/status.js";
 import { clusterNameFor, initDeployment, loadClusterSpec } from "../../deployment.js";
 import { parseListen, startCoordinator } from "../../start.js";
-import { createNodeNetwork, hubNamespace, nodeNamespace } from "../../providers/local/node-network.js";
+import { ensureNodeNetwork } from "../../providers/local/node-network.js";
 import { planNodes, withWorkers } from "../../providers/local/node-plan.js";
 import { ensureNodeImage } from "../../providers/local/node-image.js";
-import { findMachine, listMachines, startMachine, type MachineSpec } from "../../providers/local/node-machine.js";
-import { nthAddress, parseCidr } from "../../../shared/net.js";
+import { listMachines, startMachine, type MachineSpec } from "../../providers/local/node-machine.js";
+import { probeAgent, type AgentProbe } from "../../providers/local/agent-probe.js";
 import { color, formatMs, progress, printJson } from "../output.js";
 import { renderStatus } from "./status.js";
 import { adminKubeconfig, defaultKubeconfigPath } from "./kubeconfig.js";
 import { mergeKubeconfig } from "../kubeconfig-merge.js";
 import { writeFileAtomic } from "../../../shared/atomic-file.js";
 import { followProgress, issueTokens, placeholderToken, type UpOptions } from "./up.js";
-import { existsSync } from "node:fs";
 
 /**
  * `sprout up`: the local provider with real node machines. Each machine boots the
@@ -36,10 +35,7 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
   const spec = { ...base, imageVersion: base.imageVersion ?? image.version };
 
   const running = new Set((await listMachines(spec.name)).map((m) => m.node));
-  const net = parseCidr(spec.networks.nodeCidr)!;
-  const network = existsSync(`/run/netns/${hubNamespace(spec.name)}`)
-    ? { gateway: nthAddress(net, 1), nodes: nodes.map((n, i) => ({ name: n.name, netns: nodeNamespace(spec.name, n.name), address: nthAddress(net, 10 + i) })) }
-    : await createNodeNetwork(spec.name, spec.networks.nodeCidr, nodes.map((n) => n.name));
+  const network = await ensureNodeNetwork(spec.name, spec.networks.nodeCidr, nodes.map((n) => n.name));
 
   const log = createLogger({ component: "coordinator", level: "warn", base: { cluster: spec.name } });
   const { port } = parseListen(spec.coordinator.listen, "coordinator.listen");
@@ -69,18 +65,29 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
 
     let done = false;
     const deadline = setTimeout(() => (done = true), options.timeoutMs);
+    const probes = new Map<string, AgentProbe>();
     const ended = (async () => {
       let failingSince: number | undefined;
+      let probedAt = 0;
       for (; !done; await new Promise((r) => setTimeout(r, 500))) {
-        const state = settled(await co.clusterStatus(), nodes.length);
+        const status = await co.clusterStatus();
+        // The coordinator knows nothing of nodes that never joined: ask their machines.
+        const unjoined = nodes.filter((n) => !status.nodes.some((s) => s.name === n.name));
+        if (unjoined.length > 0 && Date.now() - probedAt > PROBE_INTERVAL_MS) {
+          probedAt = Date.now();
+          probes.clear();
+          for (const n of unjoined) probes.set(n.name, await probeAgent(machineSpec(nodes.indexOf(n))));
+        }
+        const state = settled(status, nodes.length, unjoined.map((n) => probes.get(n.name)));
         if (state === "converged") return;
-        // Agents retry failed passes; give up on them only once failure has held for a while.
+        // Agents retry failed passes and joins; give up on them only once failure has held a while.
         failingSince = state === "failed" ? (failingSince ?? Date.now()) : undefined;
         if (failingSince !== undefined && Date.now() - failingSince > FAILURE_GRACE_MS) return;
       }
     })();
     const final = await followProgress(() => co.clusterStatus(), ended, options.format);
     clearTimeout(deadline);
+    if (done) progress(color.red(`timed out after ${formatMs(options.timeoutMs)} with nodes still working; their agents go on (\`sprout status\` shows them while a coordinator runs)`));
     const unfinished = nodes.filter((n) => final.nodes.find((s) => s.name === n.name)?.phase !== "converged");
     if (options.kubeconfig !== false && final.nodes.some((n) => n.roles.includes("master") && n.phase === "converged")) {
       const { text, context } = await adminKubeconfig(dir);
@@ -89,12 +96,19 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
       else await mergeKubeconfig(target, text);
       progress(`kubectl: context ${context} in ${target}`);
     }
-    if (options.format === "json") printJson({ ...final, wallMs: Date.now() - t0 });
+    // Why each node that never joined did not: from inside its machine, at the end.
+    const unjoined: { name: string; reason: string }[] = [];
+    for (const n of unfinished) {
+      if (final.nodes.some((s) => s.name === n.name)) continue;
+      const probe = await probeAgent(machineSpec(nodes.indexOf(n)));
+      unjoined.push({ name: n.name, reason: `never joined: ${probe.reason}` });
+    }
+    if (options.format === "json") printJson({ ...final, unjoined, wallMs: Date.now() - t0 });
     else {
       process.stdout.write(renderStatus(final));
       for (const n of unfinished) {
         const s = final.nodes.find((x) => x.name === n.name);
-        const why = s ? `${s.phase}${s.error ? `: ${s.error}` : ""}` : `never joined: ${await agentLastWords(machineSpec(nodes.indexOf(n)))}`;
+        const why = s ? `${s.phase}${s.error ? `: ${s.error}` : ""}` : unjoined.find((u) => u.name === n.name)!.reason;
         progress(color.red(`${n.name}: ${why}`));
       }
       progress(`${nodes.length - unfinished.length} of ${nodes.length} nodes converged in ${formatMs(Date.now() - t0)}; the machines keep running (\`sprout down ${dir}\` removes them)`);
@@ -107,24 +121,16 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
 }
 
 const FAILURE_GRACE_MS = 20_000;
+const PROBE_INTERVAL_MS = 3_000;
 
-/** "converged": every planned node is done; "failed": the rest failed; undefined: still working. */
-function settled(status: ClusterStatus, planned: number): "converged" | "failed" | undefined {
-  if (status.nodes.length < planned) return undefined;
+/**
+ * "converged": every planned node is done; "failed": every node is done or failed, counting
+ * nodes that never joined as failed once their agent failed or cannot reach the coordinator;
+ * undefined: still working.
+ */
+function settled(status: ClusterStatus, planned: number, unjoined: (AgentProbe | undefined)[]): "converged" | "failed" | undefined {
   const done = (n: ClusterStatus["nodes"][number]) => n.phase === "converged" && n.appliedRevision === n.revision;
-  if (status.nodes.every(done)) return "converged";
+  if (status.nodes.length === planned && status.nodes.every(done)) return "converged";
+  if (!unjoined.every((p) => p !== undefined && p.state !== "working")) return undefined;
   return status.nodes.every((n) => done(n) || n.phase === "failed") ? "failed" : undefined;
-}
-
-/** What the node's agent unit last said, from inside the machine (for nodes that never joined). */
-async function agentLastWords(spec: MachineSpec): Promise<string> {
-  const machine = await findMachine(spec);
-  if (!machine) return "the machine is not running";
-  const state = await machine.exec(["systemctl", "show", "-p", "ActiveState,ConditionResult,LoadState", "sprout-agent.service"]);
-  const props = Object.fromEntries(state.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-  const [active, condition, load] = [props.ActiveState, props.ConditionResult, props.LoadState];
-  if (load === "not-found") return "the node image has no sprout-agent.service";
-  if (condition === "no") return "sprout-agent.service did not start: its condition failed (no bootstrap file?)";
-  const journal = await machine.exec(["journalctl", "-u", "sprout-agent.service", "-n", "2", "-o", "cat", "--no-pager"]);
-  return `sprout-agent is ${active}${journal.stdout.trim() ? `; last: ${journal.stdout.trim().split("\n").pop()!.slice(0, 300)}` : ""}`;
 }
