@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterStatus } from "../shared/status.js";
-import { findMachine, listMachines } from "../coordinator/providers/local/node-machine.js";
+import { findMachine, listMachines, startMachine, stopMachine } from "../coordinator/providers/local/node-machine.js";
 import { readMountinfo } from "../coordinator/providers/local/machine-cgroups.js";
 import { uplinkName } from "../coordinator/providers/local/node-network.js";
 import { run, SPROUT_CLI, waitFor, type CommandResult } from "./support/harness.js";
@@ -128,6 +128,41 @@ describe("local provider: sprout up, sprout down", () => {
     const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", join(parent, "kubeconfig"), "--request-timeout=15s", ...args]);
     const ready = (await kubectl("get", "nodes", "--no-headers")).stdout.trim().split("\n").filter((l) => / Ready /.test(l));
     expect(ready.length).toBe(3);
+  });
+
+  it("a node machine that reboots comes back Ready without its coordinator, and its agent changes nothing", async () => {
+    const stateDir = join(dir, ".sprout/machines/service-2");
+    const record = JSON.parse(await readFile(join(stateDir, "machine.json"), "utf8")) as { imageRoot: string; netns: string };
+    const spec = { cluster, node: "service-2", imageRoot: record.imageRoot, stateDir, netns: record.netns };
+    const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", join(parent, "kubeconfig"), "--request-timeout=15s", ...args]);
+    const before = (await findMachine(spec))!.pid;
+
+    // A power cycle, as a cloud VM gets: systemd shuts the machine down, then it boots again from
+    // its own disk (the overlay's upper layer). No `sprout up` runs: the coordinator is gone.
+    await stopMachine(spec, { graceful: true, timeoutMs: 30_000 });
+    const rebootedAt = Date.now();
+    const machine = await startMachine(spec);
+    expect(machine.pid).not.toBe(before);
+
+    // The agent starts at boot, finds no coordinator, converges from its cached manifest.
+    let pass = "";
+    await waitFor(async () => {
+      const lines = (await machine.exec(["journalctl", "-u", "sprout-agent", "--since", `@${Math.floor(rebootedAt / 1000)}`, "-o", "cat", "--no-pager"])).stdout.split("\n");
+      pass = lines.find((l) => l.includes("configuration pass finished")) ?? "";
+      return pass !== "";
+    }, 90_000, "the agent's first pass after the reboot");
+    expect(pass).toMatch(/"changed":0,"failed":0/);
+
+    await waitFor(async () => {
+      const r = await kubectl("get", "node", "service-2", "--no-headers");
+      return / Ready /.test(r.stdout);
+    }, 120_000, "service-2 Ready again");
+    // Its pods run again, in containers started after the reboot: the kubelet is back at work.
+    await waitFor(async () => {
+      const r = await kubectl("get", "pods", "-l", "app=web", "--field-selector", "spec.nodeName=service-2", "-o", "jsonpath={range .items[*]}{.status.phase} {.status.containerStatuses[0].state.running.startedAt}{\"\\n\"}{end}");
+      const pods = r.stdout.trim().split("\n").filter(Boolean).map((l) => l.split(" "));
+      return pods.length > 0 && pods.every(([phase, started]) => phase === "Running" && started !== undefined && Date.parse(started) >= rebootedAt - 1000);
+    }, 180_000, "service-2's pods running again in new containers");
   });
 
   it("sprout down removes machines, mounts, namespaces and the uplink, and is idempotent", async () => {
