@@ -37,7 +37,7 @@ if [ "$missing" = 0 ]; then
   exit 0
 fi
 
-say "building Kubernetes $version from source (about 8 minutes on 2 cores; cached afterwards)"
+say "building Kubernetes $version from source (about 5 minutes on 2 cores; cached afterwards)"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go rsync jq dpkg-dev >/dev/null
 work="$cache/kubernetes/$version/src"
 rm -rf "$work" && mkdir -p "$work"
