@@ -4,6 +4,7 @@ import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../../shared/atomic-file.js";
 import { createNodeCgroups, listNodeCgroups, nodeCgroupPids, readMountinfo, removeNodeCgroups } from "./machine-cgroups.js";
+import { attachDisks, detachDisks, disksEnv, type MachineDisk } from "./machine-disks.js";
 import { alive, must, processState, readText, runCommand, signal, sleep, type ExecResult } from "./machine-process.js";
 
 export type { ExecResult } from "./machine-process.js";
@@ -40,6 +41,8 @@ export interface MachineSpec {
   address?: string;
   /** How long to wait for systemd to take over as PID 1 (default 15 s). */
   startTimeoutMs?: number;
+  /** Block devices attached to the machine (`/dev/vdb`, …), backed by sparse files in stateDir. */
+  disks?: MachineDisk[];
   /** Written into the root before boot, as cloud-init would (the agent's bootstrap file). */
   files?: { path: string; content: string; mode: number }[];
 }
@@ -215,6 +218,7 @@ export async function startMachine(spec: MachineSpec): Promise<NodeMachine> {
   let launcher: ChildProcess | undefined;
   try {
     await writeIdentity(rootPath, spec);
+    const disks = await attachDisks(cluster, node, stateDir, spec.disks ?? []);
     const cgroups = await createNodeCgroups(cluster, node);
     const console = await open(join(stateDir, "console.log"), "a");
     try {
@@ -224,6 +228,7 @@ export async function startMachine(spec: MachineSpec): Promise<NodeMachine> {
         env: {
           PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
           SPROUT_CGROUPS: cgroups.join("\n"),
+          SPROUT_DISKS: disksEnv(disks),
           SPROUT_NETNS: netns,
           SPROUT_STAGE2: STAGE2,
           SPROUT_HOSTNAME: node,
@@ -239,7 +244,7 @@ export async function startMachine(spec: MachineSpec): Promise<NodeMachine> {
     for (;;) {
       const pid = await findInit(cluster, node);
       if (pid !== undefined && (await readText(`/proc/${pid}/comm`))?.trim() === "systemd") {
-        await writeFile(join(stateDir, "machine.json"), `${JSON.stringify({ cluster, node, pid, launcherPid: launcher.pid, netns, imageRoot: spec.imageRoot, startedAt: new Date().toISOString() })}\n`);
+        await writeFile(join(stateDir, "machine.json"), `${JSON.stringify({ cluster, node, pid, launcherPid: launcher.pid, netns, address: spec.address, imageRoot: spec.imageRoot, disks: spec.disks ?? [], startedAt: new Date().toISOString() })}\n`);
         return handle(spec, pid, rootPath);
       }
       if (launcher.exitCode !== null || launcher.signalCode !== null) {
@@ -294,6 +299,8 @@ export async function stopMachine(ref: MachineRef, options: StopOptions = {}): P
   }
   await unmountRoot(ref);
   await removeNodeCgroups(cluster, node);
+  // A powered-off machine's volumes stay on the host (the files) but are detached.
+  await detachDisks(cluster, node);
 }
 
 async function unmountRoot(ref: MachineRef): Promise<void> {
@@ -330,4 +337,5 @@ export async function listMachines(cluster?: string): Promise<{ cluster: string;
 /** Stops every machine of a cluster (after a crash: `sprout down`); idempotent. */
 export async function cleanupCluster(cluster: string): Promise<void> {
   for (const m of await listMachines(cluster)) await stopMachine(m, { graceful: false });
+  await detachDisks(cluster);
 }
