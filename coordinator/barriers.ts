@@ -16,14 +16,25 @@ export const BARRIERS: Record<string, { describe: string; ready: (spec: ClusterS
     describe: "every node the cluster spec asks for has joined",
     ready: (spec, nodes) => nodes.length >= spec.nodeGroups.reduce((n, g) => n + g.count, 0),
   },
+  // Step ids are the agent's (agent/builders/storage.ts): the coordinator reads them off the
+  // timelines the agents reported, so a barrier is what the nodes said, never set by hand.
   "storage-nodes-reported": {
-    describe: "every storage node in the spec has joined and configured its brick",
+    describe: "every storage node in the spec runs glusterd with its brick",
     ready: (spec, nodes) => {
       const want = roleCounts(spec)["storage"] ?? 0;
-      return nodes.filter((n) => n.roles.includes("storage") && n.phase === "converged").length >= want;
+      return nodes.filter((n) => n.roles.includes("storage") && finished(n, "storage/glusterd")).length >= want;
     },
   },
+  "storage-volume-ready": {
+    describe: "the shared GlusterFS volume is formed and started",
+    ready: (_spec, nodes) => nodes.some((n) => n.roles.includes("storage") && finished(n, "storage/volume")),
+  },
 };
+
+/** The step ran to its desired state in the node's latest run (not skipped after a failed dependency). */
+function finished(node: NodeStatus, stepId: string): boolean {
+  return node.timeline.some((t) => t.name === `step:${stepId}` && t.status === "finished" && (t.detail === "changed" || t.detail === "unchanged"));
+}
 
 export function evaluateBarriers(spec: ClusterSpec, nodes: NodeStatus[]): Record<string, boolean> {
   const out: Record<string, boolean> = {};

@@ -33,11 +33,15 @@ networks:
   serviceCidr: 10.96.0.0/12
   clusterDomain: cluster.local
 
-# Shared POSIX storage served by the storage nodes (GlusterFS).
+# Shared POSIX storage served by the storage nodes (one GlusterFS volume, a brick per storage
+# node). Service nodes mount it; Kubernetes sees it as PersistentVolumes in the StorageClasses
+# sprout-shared (ReadWriteMany) and sprout-reference (ReadOnlyMany).
 storage:
-  replication: 1              # must not exceed the number of storage nodes
-  volumeSizeGiB: 10
-  mountPath: /mnt/sprout-shared
+  replication: 1              # copies of each file; storage nodes must be a multiple of it
+  volumeSizeGiB: 10           # each storage node's volume (local provider: a sparse file)
+  device: /dev/vdb            # the volume's device on storage nodes, formatted only if empty; none = root fs
+  volumeName: sprout-shared
+  mountPath: /mnt/sprout-shared   # where service nodes mount the volume
 
 # Reverse proxy on the edge nodes. Host names are <name>.<baseDomain>; default <edge-ip>.nip.io.
 edge: {}

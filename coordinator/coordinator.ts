@@ -8,6 +8,7 @@ import type { NodeRecord } from "./state/records.js";
 import { TokenService } from "./tokens/token-service.js";
 import { ManifestService } from "./manifest/manifest-service.js";
 import type { ClusterFacts } from "./manifest/render-manifest.js";
+import { storageServers } from "./manifest/storage-manifest.js";
 import { buildNodeStatus } from "./status/timeline.js";
 import { evaluateBarriers } from "./barriers.js";
 import { Metrics } from "./metrics.js";
@@ -56,6 +57,7 @@ export class Coordinator {
     const nodes = pending ? [...this.store.listNodes().filter((n) => n.name !== pending.name), pending] : this.store.listNodes();
     return {
       nodes: nodes.map((n) => ({ name: n.name, address: n.addresses[0]!, podCidr: n.podCidr })),
+      storageServers: storageServers(nodes),
       caCertPem: this.pki.caCertPem,
       etcdCaCertPem: this.pki.etcdCa.certPem,
       frontProxyCaCertPem: this.pki.frontProxyCa.certPem,

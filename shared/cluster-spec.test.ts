@@ -52,7 +52,7 @@ describe("parseYamlWith(ClusterSpec)", () => {
       serviceCidr: "10.96.0.0/12",
       clusterDomain: "cluster.local",
     });
-    expect(spec.storage).toEqual({ replication: 1, volumeSizeGiB: 10, mountPath: "/mnt/sprout-shared" });
+    expect(spec.storage).toEqual({ replication: 1, volumeSizeGiB: 10, device: "/dev/vdb", volumeName: "sprout-shared", mountPath: "/mnt/sprout-shared" });
     expect(spec.coordinator.listen).toBe("127.0.0.1:7443");
     expect(spec.coordinator.joinRateLimit).toEqual({ perSecond: 50, burst: 200 });
     expect(spec.coordinator.tokenTtl).toBe("2h");
@@ -121,6 +121,16 @@ describe("parseYamlWith(ClusterSpec)", () => {
     expect(problems[0]!.message).toContain("replication 3 is larger than the number of storage nodes (2)");
     // Equal is fine.
     expect(parseYamlWith(ClusterSpec, masterAndStorage(3, 3), "cluster.yaml").storage.replication).toBe(3);
+  });
+
+  it("refuses a storage node count that is not a multiple of replication, and a device outside /dev", () => {
+    const problems = problemsOf(masterAndStorage(3, 2));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ path: "storage.replication" });
+    expect(problems[0]!.message).toContain("the number of storage nodes (3) must be a multiple of replication 2");
+    expect(parseYamlWith(ClusterSpec, masterAndStorage(4, 2), "cluster.yaml").storage.replication).toBe(2);
+    const device = problemsOf("name: demo\nstorage:\n  device: /tmp/disk.img\n");
+    expect(device[0]).toMatchObject({ path: "storage.device", line: 3 });
   });
 
   it("refuses overlapping pod and service CIDRs", () => {

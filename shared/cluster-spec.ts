@@ -36,10 +36,19 @@ export const Networks = z
 
 export const Storage = z
   .object({
-    /** GlusterFS replica count; must not exceed the number of storage nodes. */
+    /** GlusterFS replica count: each file lives on this many storage nodes. At most the number of storage nodes, which must be a multiple of it. */
     replication: z.number().int().min(1).max(16).default(1),
-    volumeSizeGiB: z.number().int().min(1).default(10),
-    mountPath: z.string().regex(/^\/[^\0]*$/).default("/mnt/sprout-shared"),
+    /** Size of each storage node's volume (the local provider's disk; clouds' block volumes). */
+    volumeSizeGiB: z.number().int().min(1).max(65536).default(10),
+    /**
+     * The block device attached to every storage node for its brick, formatted (XFS) only when it
+     * holds no filesystem or partition table. `none`: the brick lives on the root filesystem.
+     */
+    device: z.union([z.literal("none"), z.string().regex(/^\/dev\/[A-Za-z0-9/_.-]+$/, "must be a /dev path or none")]).default("/dev/vdb"),
+    /** The GlusterFS volume's name. */
+    volumeName: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a lowercase name (letters, digits, -)").default("sprout-shared"),
+    /** Where service nodes mount the volume. */
+    mountPath: z.string().regex(/^\/[^\0]*[^/]$/, "must be an absolute path").default("/mnt/sprout-shared"),
   })
   .prefault({});
 
@@ -118,6 +127,8 @@ export const ClusterSpec = z
     const storageNodes = count("storage");
     if (storageNodes > 0 && spec.storage.replication > storageNodes) {
       ctx.addIssue({ code: "custom", path: ["storage", "replication"], message: `replication ${spec.storage.replication} is larger than the number of storage nodes (${storageNodes})` });
+    } else if (storageNodes > 0 && storageNodes % spec.storage.replication !== 0) {
+      ctx.addIssue({ code: "custom", path: ["storage", "replication"], message: `the number of storage nodes (${storageNodes}) must be a multiple of replication ${spec.storage.replication}: GlusterFS groups bricks in replica sets of equal size` });
     }
     const nets = spec.networks;
     const pairs: [keyof typeof nets, keyof typeof nets][] = [["podCidr", "serviceCidr"], ["podCidr", "nodeCidr"], ["serviceCidr", "nodeCidr"]];

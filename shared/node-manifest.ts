@@ -59,6 +59,23 @@ export const NodeManifest = z.object({
     nodeLabels: z.record(z.string(), z.string()),
     registerWithTaints: z.array(z.object({ key: z.string(), value: z.string().optional(), effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]) })),
   }),
+  /** The cluster's shared GlusterFS volume, on nodes that serve or use it (storage, service, master). */
+  storage: z
+    .object({
+      volume: z.string(),
+      replication: z.number().int().positive(),
+      /** Usable size: every storage node's volume, divided by the replica count. */
+      capacityGiB: z.number().int().positive(),
+      /** Storage nodes that have joined, first-joined first: the volume's bricks, in replica sets. */
+      servers: z.array(z.object({ name: NodeName, address: Ipv4 })),
+      /** This node's brick (storage nodes): the device formatted and mounted at mountPath. */
+      brick: z.object({ device: z.string().optional(), mountPath: z.string(), dir: z.string() }).optional(),
+      /** This node creates the volume and adds bricks as storage nodes join (the first storage node). */
+      formsVolume: z.boolean().default(false),
+      /** Where this node mounts the volume (service nodes). */
+      mountPath: z.string().optional(),
+    })
+    .optional(),
   egressProxy: z
     .object({ httpProxy: z.string().optional(), httpsProxy: z.string().optional(), noProxy: z.string() })
     .optional(),

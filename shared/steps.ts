@@ -68,7 +68,8 @@ export const SysctlStep = z.object({
 export const SystemdUnitStep = z.object({
   ...stepBase,
   kind: z.literal("systemdUnit"),
-  name: z.string().regex(/^[A-Za-z0-9@_.-]+\.(service|socket|timer|mount|target)$/),
+  /** Mount units carry systemd's path escapes (`mnt-sprout\x2dshared.mount`). */
+  name: z.string().regex(/^[A-Za-z0-9@_.\\-]+\.(service|socket|timer|mount|target)$/),
   content: z.string().optional(),
   enabled: z.boolean().default(true),
   state: z.enum(["running", "stopped"]).default("running"),
@@ -133,7 +134,35 @@ export const RouteStep = z.object({
   via: Ipv4,
 });
 
+/**
+ * A filesystem on a block device (a storage node's attached volume). Created only on a device
+ * that holds nothing — no filesystem, no partition table — so a wrong device name never costs
+ * data. A device that is not there yet (clouds attach volumes while the VM boots) is "not yet".
+ */
+export const FilesystemStep = z.object({
+  ...stepBase,
+  kind: z.literal("filesystem"),
+  device: z.string().regex(/^\/dev\/[A-Za-z0-9/_.-]+$/),
+  fsType: z.enum(["xfs", "ext4"]),
+  label: z.string().regex(/^[A-Za-z0-9_-]{1,12}$/),
+});
+
+/**
+ * A GlusterFS volume made of the given bricks (`<address>:<dir>`, in replica-set order): peers
+ * probed, created, started, and grown by whole replica sets when bricks are added. Bricks are
+ * never removed: shrinking a volume moves data and is left to an operator.
+ */
+export const GlusterVolumeStep = z.object({
+  ...stepBase,
+  kind: z.literal("glusterVolume"),
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  replication: z.number().int().min(1),
+  bricks: z.array(z.string().regex(/^[0-9.]+:\/[^\0\s]*$/)).min(1),
+});
+
 export const Step = z.union([
+  FilesystemStep,
+  GlusterVolumeStep,
   RouteStep,
   CertificateStep,
   FileStep,

@@ -6,6 +6,7 @@ import { minorSupport } from "../../shared/versions.js";
 import type { NodeRecord } from "../state/records.js";
 import { renderKubeconfig } from "../../shared/kubeconfig.js";
 import { noProxyFor } from "./no-proxy.js";
+import { renderStorage } from "./storage-manifest.js";
 
 /** Everything outside the node record that shapes its manifest. */
 export interface ClusterFacts {
@@ -17,6 +18,8 @@ export interface ClusterFacts {
   apiServerEndpoint?: string;
   /** Every joined node (a node's own entry is left out of its peers). */
   nodes: { name: string; address: string; podCidr: string }[];
+  /** Storage nodes that joined, in join order. */
+  storageServers: { name: string; address: string }[];
 }
 
 export type ManifestBody = Omit<NodeManifest, "revision">;
@@ -85,6 +88,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         ? [{ key: "node-role.kubernetes.io/master", effect: "NoSchedule" }]
         : [],
     },
+    storage: renderStorage(spec, node, facts.storageServers),
     egressProxy: spec.egressProxy
       ? {
           httpProxy: spec.egressProxy.httpProxy,

@@ -4,6 +4,7 @@ import { CONTROL_PLANE_PATHS, type ControlPlaneLayout } from "./layout.js";
 import { APISERVER_UNIT } from "./kube-apiserver.js";
 import { renderLocalKubeconfig } from "./kubeconfig.js";
 import { renderUnit } from "../systemd-unit.js";
+import { renderSharedStorageObjects } from "./shared-storage-objects.js";
 
 /**
  * What the master's agent does against its own API server once it runs: wait until it is ready,
@@ -56,8 +57,11 @@ export function renderReadyUnit(_m: NodeManifest, l: ControlPlaneLayout): string
   });
 }
 
-/** kube-proxy's identity (CN system:kube-proxy) gets the role kubeadm gives it. */
-export function renderBootstrapRbac(): string {
+/**
+ * The cluster objects the master applies: kube-proxy's identity (CN system:kube-proxy) gets the
+ * role kubeadm gives it; the shared volume, where the cluster has one, becomes storage.
+ */
+export function renderBootstrapRbac(m: NodeManifest): string {
   const binding = {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "ClusterRoleBinding",
@@ -65,7 +69,8 @@ export function renderBootstrapRbac(): string {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
   };
-  return `# Written by sprout-agent; applied by ${RBAC_UNIT}.\n${stringify(binding)}`;
+  const docs = [binding, ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
+  return `# Written by sprout-agent; applied by ${RBAC_UNIT}.\n${docs}`;
 }
 
 /** `kubectl apply`: creates what is missing and corrects what drifted, idempotently. */

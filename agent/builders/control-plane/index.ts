@@ -33,7 +33,7 @@ export function renderControlPlane(m: NodeManifest, options: LayoutOptions = {})
       controllerManagerKubeconfig: { path: P.controllerManagerKubeconfig, content: renderControllerManagerKubeconfig(m, l), mode: 0o600 },
       schedulerKubeconfig: { path: P.schedulerKubeconfig, content: renderSchedulerKubeconfig(m, l), mode: 0o600 },
       masterAdminKubeconfig: { path: P.masterAdminKubeconfig, content: renderMasterAdminKubeconfig(m, l), mode: 0o600 },
-      bootstrapRbac: { path: P.bootstrapRbacManifest, content: renderBootstrapRbac(), mode: 0o644 },
+      bootstrapRbac: { path: P.bootstrapRbacManifest, content: renderBootstrapRbac(m), mode: 0o644 },
     },
   };
 }
@@ -122,7 +122,7 @@ export function controlPlaneSteps(m: NodeManifest): StepInput[] {
       // A restarted API server is checked again.
       restartOnChangeOf: [S.apiServer],
     },
-    file(S.bootstrapRbacManifest, r.files.bootstrapRbac, "bootstrap RBAC objects (kube-proxy's ClusterRoleBinding)"),
+    file(S.bootstrapRbacManifest, r.files.bootstrapRbac, "cluster objects (kube-proxy's ClusterRoleBinding, shared storage)"),
     {
       id: S.bootstrapRbac,
       kind: "systemdUnit",

@@ -3,6 +3,8 @@ import type { Step, StepKind } from "../../../shared/steps.js";
 import type { StepContext, StepKindImpl } from "./kind.js";
 import { certificateKind } from "./certificate.js";
 import { commandKind } from "./command.js";
+import { filesystemKind } from "./filesystem.js";
+import { glusterVolumeKind } from "./gluster-volume.js";
 import { routeKind } from "./route.js";
 import { directoryKind } from "./directory.js";
 import { fileKind } from "./file.js";
@@ -18,6 +20,8 @@ export { describeCondition } from "./wait-for.js";
 /** One implementation per step kind; the mapped type makes a missing kind a compile error. */
 export const stepKinds: { [K in StepKind]: StepKindImpl<K> } = {
   certificate: certificateKind,
+  filesystem: filesystemKind,
+  glusterVolume: glusterVolumeKind,
   route: routeKind,
   file: fileKind,
   directory: directoryKind,

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import type { NodeManifest } from "../../shared/node-manifest.js";
+import { Step, type StepOf } from "../../shared/steps.js";
+import { parseWith } from "../../shared/validate.js";
+import { validatePlan } from "../executor/validate-plan.js";
+import { mountUnitName, storageSteps } from "./storage.js";
+
+type Storage = NonNullable<NodeManifest["storage"]>;
+const SERVERS = [
+  { name: "storage-1", address: "10.240.0.13" },
+  { name: "storage-2", address: "10.240.0.14" },
+  { name: "storage-3", address: "10.240.0.15" },
+];
+const BRICK = { device: "/dev/vdb", mountPath: "/srv/sprout/brick", dir: "/srv/sprout/brick/shared" };
+
+/** The storage builder reads only the manifest's storage section. */
+function steps(storage: Partial<Storage>): Step[] {
+  const s: Storage = { volume: "shared", replication: 2, capacityGiB: 10, servers: SERVERS.slice(0, 2), formsVolume: false, ...storage };
+  const built = storageSteps({ storage: s } as NodeManifest).map((x, i) => parseWith(Step, x, `step ${i}`));
+  validatePlan(built);
+  return built;
+}
+const ids = (list: Step[]) => list.map((s) => s.id);
+const byId = <K extends Step["kind"]>(list: Step[], id: string) => list.find((s) => s.id === id) as StepOf<K>;
+
+describe("storage builder", () => {
+  it("a storage node formats its empty volume, mounts it before glusterd, and runs glusterd", () => {
+    const list = steps({ brick: BRICK });
+    expect(ids(list)).toEqual(["storage/filesystem", "storage/brick-mount", "storage/brick-dir", "storage/glusterd-dropin", "storage/glusterd"]);
+    expect(byId<"filesystem">(list, "storage/filesystem")).toMatchObject({ device: "/dev/vdb", fsType: "xfs" });
+    const mount = byId<"systemdUnit">(list, "storage/brick-mount");
+    expect(mount.content).toContain('ExecStart=/bin/sh -c "mountpoint -q /srv/sprout/brick || exec mount -o noatime,inode64 /dev/vdb /srv/sprout/brick"');
+    // At boot, glusterd starts its bricks only once their volume is mounted.
+    expect(byId<"file">(list, "storage/glusterd-dropin").content).toBe("[Unit]\nRequires=sprout-brick-mount.service\nAfter=sprout-brick-mount.service\n");
+    expect(byId<"systemdUnit">(list, "storage/glusterd")).toMatchObject({ name: "glusterd.service", state: "running", enabled: true });
+  });
+
+  it("the first storage node waits for every brick, then forms the volume from whole replica sets", () => {
+    const list = steps({ brick: BRICK, formsVolume: true, servers: SERVERS });
+    expect(byId<"waitFor">(list, "storage/wait-bricks").condition).toEqual({ type: "barrier", name: "storage-nodes-reported" });
+    // Three servers, replica 2: the third brick waits for its partner.
+    expect(byId<"glusterVolume">(list, "storage/volume")).toMatchObject({
+      name: "shared",
+      replication: 2,
+      bricks: ["10.240.0.13:/srv/sprout/brick/shared", "10.240.0.14:/srv/sprout/brick/shared"],
+      dependsOn: ["storage/wait-bricks"],
+    });
+  });
+
+  it("without a device the brick lives on the root filesystem", () => {
+    const list = steps({ brick: { ...BRICK, device: undefined } });
+    expect(ids(list)).toEqual(["storage/brick-dir", "storage/glusterd-dropin", "storage/glusterd"]);
+  });
+
+  it("a service node waits for the volume and mounts it with the other servers as fallbacks", () => {
+    const list = steps({ mountPath: "/mnt/sprout-shared", servers: SERVERS });
+    expect(ids(list)).toEqual(["storage/wait-volume", "storage/mount"]);
+    const mount = byId<"systemdUnit">(list, "storage/mount");
+    expect(mount.name).toBe("mnt-sprout\\x2dshared.mount");
+    expect(mount.content).toContain("What=10.240.0.13:/shared\nWhere=/mnt/sprout-shared\nType=glusterfs\nOptions=_netdev,backup-volfile-servers=10.240.0.14:10.240.0.15\n");
+  });
+
+  it("nothing before any storage node joined, and nothing without a storage section", () => {
+    expect(steps({ mountPath: "/mnt/sprout-shared", servers: [] })).toEqual([]);
+    expect(storageSteps({} as NodeManifest)).toEqual([]);
+  });
+
+  it("names mount units as systemd-escape --path does", () => {
+    expect(mountUnitName("/mnt/sprout-shared")).toBe("mnt-sprout\\x2dshared.mount");
+    expect(mountUnitName("/srv/data.v2/")).toBe("srv-data.v2.mount");
+    expect(mountUnitName("/srv/.hidden")).toBe("srv-.hidden.mount");
+    expect(mountUnitName("/.hidden/a b")).toBe("\\x2ehidden-a\\x20b.mount");
+    expect(mountUnitName("/")).toBe("-.mount");
+  });
+});
