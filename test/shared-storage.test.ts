@@ -1,0 +1,171 @@
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClusterStatus } from "../shared/status.js";
+import { findMachine, startMachine, stopMachine, type MachineSpec } from "../coordinator/providers/local/node-machine.js";
+import { run, SPROUT_CLI, waitFor, type CommandResult } from "./support/harness.js";
+
+/**
+ * Storage nodes on the local provider: 1 master, 2 service and 2 storage nodes (replica 2).
+ * Each storage node formats its attached volume (/dev/vdb, a loop device) and runs a GlusterFS
+ * brick; the first forms the volume once both reported; service nodes mount it; Kubernetes gets
+ * RWX and ROX PersistentVolumes. A pod on one service node writes, a pod on the other reads; a
+ * storage node powered off mid-way comes back with its data and catches up on what it missed.
+ */
+describe("storage nodes: a shared GlusterFS volume for pods on every service node", () => {
+  const cluster = `it${randomBytes(3).toString("hex")}`;
+  const parent = join(tmpdir(), `sprout-${cluster}-st`);
+  const dir = join(parent, cluster);
+  const kubeconfig = join(parent, "kubeconfig");
+  const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", ...args]);
+  const machine = async (node: string) => {
+    const stateDir = join(dir, ".sprout/machines", node);
+    const record = JSON.parse(await readFile(join(stateDir, "machine.json"), "utf8")) as Pick<MachineSpec, "imageRoot" | "netns" | "address" | "disks">;
+    return { cluster, node, stateDir, ...record } satisfies MachineSpec;
+  };
+  const sh = async (node: string, script: string) => {
+    const m = await findMachine(await machine(node));
+    if (!m) throw new Error(`${node} is not running`);
+    return m.exec(["sh", "-c", script], { timeoutMs: 60_000 });
+  };
+  let up: CommandResult;
+
+  /** Runs a pod to completion on `node` with the claim mounted at /data; returns its output. */
+  async function runPod(name: string, node: string, claim: string, script: string, readOnly = false): Promise<string> {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name },
+      spec: {
+        nodeName: node,
+        restartPolicy: "Never",
+        containers: [{ name: "c", image: "sprout.dev/toolbox:1", imagePullPolicy: "Never", command: ["sh", "-c", script], volumeMounts: [{ name: "data", mountPath: "/data" }] }],
+        volumes: [{ name: "data", persistentVolumeClaim: { claimName: claim, readOnly } }],
+      },
+    };
+    await writeFile(join(parent, `${name}.json`), JSON.stringify(pod));
+    const applied = await kubectl("apply", "-f", join(parent, `${name}.json`));
+    expect(applied.code, applied.stderr).toBe(0);
+    let phase = "";
+    await waitFor(async () => {
+      phase = (await kubectl("get", "pod", name, "-o", "jsonpath={.status.phase}")).stdout;
+      return phase === "Succeeded" || phase === "Failed";
+    }, 180_000, `pod ${name} to finish`);
+    const logs = (await kubectl("logs", name)).stdout;
+    expect(phase, `${name}: ${logs}\n${(await kubectl("describe", "pod", name)).stdout.slice(-1500)}`).toBe("Succeeded");
+    return logs;
+  }
+
+  beforeAll(async () => {
+    await mkdir(dir, { recursive: true });
+    await run(process.execPath, [SPROUT_CLI, "init", dir]);
+    const yaml = (await readFile(join(dir, "cluster.yaml"), "utf8"))
+      .replace("10.240.0.0/24", "10.241.10.0/24")
+      .replace("127.0.0.1:7443", "127.0.0.1:7554")
+      .replace("  # - name: storage\n  #   roles: [storage]\n  #   count: 2\n", "  - name: storage\n    roles: [storage]\n    count: 2\n")
+      .replace(/replication: 1 /, "replication: 2 ")
+      .replace(/volumeSizeGiB: 10 /, "volumeSizeGiB: 2 ");
+    expect(yaml).toContain("    roles: [storage]\n    count: 2\n");
+    await writeFile(join(dir, "cluster.yaml"), yaml);
+    up = await run(process.execPath, [SPROUT_CLI, "up", dir, "--timeout", "8m", "--kubeconfig", kubeconfig]);
+  }, 1_200_000);
+
+  afterAll(async () => {
+    await run(process.execPath, [SPROUT_CLI, "down", dir]);
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  it("all five nodes converge, and the storage nodes form one replicated volume on their own volumes", async () => {
+    expect(up.code, up.stderr.slice(-3000)).toBe(0);
+    expect(up.stderr).toContain("5 of 5 nodes converged");
+    const status = ClusterStatus.parse(JSON.parse((await run(process.execPath, [SPROUT_CLI, "status", dir, "-o", "json"])).stdout));
+    const took = Object.fromEntries(status.nodes.map((n) => [n.name, n.timeline.reduce((t, e) => Math.max(t, (e.finishedAt ?? 0) - n.joinedAt), 0)]));
+    console.log(`shared storage: ms from join to last step per node: ${JSON.stringify(took)}`);
+    const info = await sh("storage-1", "gluster volume info sprout-shared");
+    expect(info.stdout).toContain("Status: Started");
+    expect(info.stdout).toContain("Number of Bricks: 1 x 2 = 2");
+    for (const node of ["storage-1", "storage-2"]) {
+      const df = await sh(node, "findmnt -n -o SOURCE,FSTYPE /srv/sprout/brick");
+      expect(df.stdout.trim().split(/\s+/), node).toEqual(["/dev/vdb", "xfs"]);
+    }
+    for (const node of ["service-1", "service-2"]) {
+      const m = await sh(node, "findmnt -n -o FSTYPE /mnt/sprout-shared");
+      expect(m.stdout.trim(), node).toBe("fuse.glusterfs");
+    }
+  });
+
+  it("a pod on one service node writes to the ReadWriteMany volume, and a pod on the other reads it", async () => {
+    const claims = {
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "results" }, spec: { accessModes: ["ReadWriteMany"], storageClassName: "sprout-shared", resources: { requests: { storage: "1Gi" } } } },
+        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "reference" }, spec: { accessModes: ["ReadOnlyMany"], storageClassName: "sprout-reference", resources: { requests: { storage: "1Gi" } } } },
+      ],
+    };
+    await writeFile(join(parent, "claims.json"), JSON.stringify(claims));
+    expect((await kubectl("apply", "-f", join(parent, "claims.json"))).code).toBe(0);
+    await waitFor(async () => (await kubectl("get", "pvc", "-o", "jsonpath={.items[*].status.phase}")).stdout === "Bound Bound", 60_000, "both claims bound");
+
+    const token = randomBytes(8).toString("hex");
+    await runPod("writer", "service-1", "results", `mkdir -p /data/run && echo ${token} > /data/run/result.txt && sync`);
+    expect((await runPod("reader", "service-2", "results", "cat /data/run/result.txt")).trim()).toBe(token);
+    // And both bricks hold it: replica 2.
+    for (const node of ["storage-1", "storage-2"]) expect((await sh(node, "cat /srv/sprout/brick/sprout-shared/run/result.txt")).stdout.trim(), node).toBe(token);
+  });
+
+  it("the ReadOnlyMany volume shows the same data and refuses writes", async () => {
+    const out = await runPod("reference-reader", "service-2", "reference", "cat /data/run/result.txt; if touch /data/run/nope 2>/dev/null; then echo writable; else echo read-only; fi", true);
+    const [data, verdict] = out.trim().split("\n");
+    expect(data).toMatch(/^[0-9a-f]{16}$/);
+    expect(verdict).toBe("read-only");
+  });
+
+  it("a storage node powered off mid-way comes back with its data and catches up on writes it missed", async () => {
+    const before = (await sh("storage-2", "cat /srv/sprout/brick/sprout-shared/run/result.txt")).stdout.trim();
+    const spec = await machine("storage-2");
+    await stopMachine(spec, { graceful: true, timeoutMs: 30_000 });
+    const offAt = Date.now();
+
+    // The volume stays writable on one replica while storage-2 is down.
+    const missed = randomBytes(8).toString("hex");
+    await runPod("writer-degraded", "service-1", "results", `echo ${missed} > /data/run/missed.txt && sync`);
+
+    const rebooted = await startMachine(spec);
+    // Its agent converges from the cached manifest; the brick's volume is the same disk.
+    await waitFor(async () => {
+      const r = await rebooted.exec(["journalctl", "-u", "sprout-agent", "--since", `@${Math.floor(offAt / 1000)}`, "-o", "cat", "--no-pager"]);
+      return r.stdout.includes("configuration pass finished");
+    }, 120_000, "storage-2's agent pass after the reboot");
+    const pass = (await rebooted.exec(["journalctl", "-u", "sprout-agent", "--since", `@${Math.floor(offAt / 1000)}`, "-o", "cat", "--no-pager"])).stdout.split("\n").find((l) => l.includes("configuration pass finished"))!;
+    expect(pass).toMatch(/"failed":0/);
+    expect((await sh("storage-2", "cat /srv/sprout/brick/sprout-shared/run/result.txt")).stdout.trim()).toBe(before);
+
+    // GlusterFS heals the file storage-2 missed onto its brick once the brick is back.
+    await waitFor(async () => (await sh("storage-2", "cat /srv/sprout/brick/sprout-shared/run/missed.txt 2>/dev/null")).stdout.trim() === missed, 180_000, "the missed write healed onto storage-2");
+    expect((await runPod("reader-after", "service-2", "results", "cat /data/run/result.txt /data/run/missed.txt")).trim().split("\n")).toEqual([before, missed]);
+  });
+});
+
+describe("storage options are checked before anything boots", () => {
+  it("refuses replication larger than the number of storage nodes, naming the field", async () => {
+    const parent = join(tmpdir(), `sprout-it${randomBytes(3).toString("hex")}-bad`);
+    const dir = join(parent, "bad");
+    try {
+      await mkdir(dir, { recursive: true });
+      await run(process.execPath, [SPROUT_CLI, "init", dir]);
+      const yaml = (await readFile(join(dir, "cluster.yaml"), "utf8"))
+        .replace("  # - name: storage\n  #   roles: [storage]\n  #   count: 2\n", "  - name: storage\n    roles: [storage]\n    count: 2\n")
+        .replace(/replication: 1 /, "replication: 3 ");
+      await writeFile(join(dir, "cluster.yaml"), yaml);
+      const r = await run(process.execPath, [SPROUT_CLI, "up", dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/storage\.replication.*replication 3 is larger than the number of storage nodes \(2\)/);
+      expect(r.stderr).not.toContain("booted");
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+});
