@@ -15,18 +15,23 @@ import { buildSteps } from "./builders/index.js";
 import { runSteps } from "./executor/executor.js";
 import { renderPlan } from "./executor/plan-format.js";
 import { runAgent } from "./run.js";
+import { runEdgeController } from "./edge/edge-controller.js";
 
 const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its Sprout coordinator
 
 usage:
   sprout-agent run  [--bootstrap FILE] [--root DIR] [--once] [--join-timeout SECONDS]
   sprout-agent plan [--bootstrap FILE] [--root DIR] [--manifest FILE]
+  sprout-agent edge --server URL --ca FILE --cert FILE --key FILE --base-domain NAME
   sprout-agent version
 
   --bootstrap FILE  bootstrap file (default ${NODE_PATHS.bootstrap}, under --root when given)
   --root DIR        configure the rootfs at DIR offline instead of this machine
   --once            exit after converging instead of watching for manifest changes
   --manifest FILE   plan from a saved manifest (JSON) instead of asking the coordinator
+
+  edge              the edge node's Ingress controller: routes Ingress objects through nginx
+                    (run by sprout-edge.service, which the agent configures on edge nodes)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,6 +44,11 @@ async function main(argv: string[]): Promise<number> {
       once: { type: "boolean", default: false },
       "join-timeout": { type: "string" },
       manifest: { type: "string" },
+      server: { type: "string" },
+      ca: { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      "base-domain": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -63,6 +73,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case "plan":
       return plan(host, bootstrapPath, values.manifest);
+    case "edge": {
+      const missing = (["server", "ca", "cert", "key", "base-domain"] as const).filter((k) => !values[k]);
+      if (missing.length > 0) throw new UserError(`edge needs ${missing.map((k) => `--${k}`).join(", ")}`);
+      const controller = new AbortController();
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      await runEdgeController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, baseDomain: values["base-domain"]!, host, log: log.child({ component: "edge" }), signal: controller.signal });
+      return 0;
+    }
     default:
       throw new UserError(`unknown command "${command}"\n\n${USAGE}`);
   }

@@ -227,12 +227,13 @@ SOURCES
   chroot "$tmp" update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >>"$log" 2>&1
 
   # Units: containerd on; nothing that waits for a console, a network manager, or host hardware;
-  # etcd only where the agent configures a control plane. With systemd-networkd and its
+  # etcd, glusterd and nginx only where the agent configures their role. With systemd-networkd and its
   # wait-online service masked (and no ifupdown), nothing orders network-online.target: it is
   # reached as soon as a unit wants it.
   systemctl --root="$tmp" set-default multi-user.target >>"$log" 2>&1
   systemctl --root="$tmp" enable containerd.service >>"$log" 2>&1
-  systemctl --root="$tmp" disable etcd.service >>"$log" 2>&1 || true
+  # Role services start where the agent configures that role, never on every node from the image.
+  systemctl --root="$tmp" disable etcd.service glusterd.service nginx.service >>"$log" 2>&1 || true
   mask=(
     getty@.service serial-getty@.service console-getty.service getty.target
     systemd-networkd-wait-online.service systemd-networkd.service systemd-networkd.socket

@@ -19,6 +19,8 @@ export const CertProfileName = z.enum([
   "kube-scheduler",
   "master-admin",
   "kube-proxy",
+  "edge-server",
+  "edge-controller",
 ]);
 export type CertProfileName = z.infer<typeof CertProfileName>;
 
@@ -41,6 +43,13 @@ export interface ProfileNode {
 export interface ProfileCluster {
   serviceCidr: string;
   clusterDomain: string;
+  /** `edge.baseDomain` from cluster.yaml; unset means `<edge address>.nip.io`. */
+  edgeBaseDomain?: string;
+}
+
+/** The host names an edge node serves: `<name>.<base>`, base being the spec's or `<ip>.nip.io`. */
+export function edgeBaseDomain(configured: string | undefined, edgeAddress: string): string {
+  return configured ?? `${edgeAddress}.nip.io`;
 }
 
 const none = () => ({ dnsNames: [], ips: [] });
@@ -72,6 +81,20 @@ export const CERT_PROFILES: Record<CertProfileName, CertProfile> = {
   // The master's agent applies cluster bootstrap objects (RBAC) with this identity.
   "master-admin": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:master:${n.name}`, organizations: ["system:masters"] }), sans: none },
   "kube-proxy": { ca: "cluster", roles: ["master", "service", "storage", "edge"], usages: ["clientAuth"], subject: () => ({ commonName: "system:kube-proxy", organizations: [] }), sans: none },
+  // The edge's HTTPS certificate: every host under its base domain, and its own addresses. A
+  // master may act as edge when the spec has no edge nodes (KubeNow's layout).
+  "edge-server": {
+    ca: "cluster",
+    roles: ["edge", "master"],
+    usages: ["serverAuth"],
+    subject: (n) => ({ commonName: n.name, organizations: [] }),
+    sans: (n, c) => {
+      const base = edgeBaseDomain(c.edgeBaseDomain, n.addresses[0]!);
+      return { dnsNames: [base, `*.${base}`, n.name], ips: n.addresses };
+    },
+  },
+  // The edge's Ingress controller reads Ingresses and Services (RBAC: group sprout:edge).
+  "edge-controller": { ca: "cluster", roles: ["edge", "master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:edge:${n.name}`, organizations: ["sprout:edge"] }), sans: none },
 };
 
 export const SignRequest = z.object({

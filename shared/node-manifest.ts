@@ -76,6 +76,8 @@ export const NodeManifest = z.object({
       mountPath: z.string().optional(),
     })
     .optional(),
+  /** The reverse proxy for Ingress objects (edge nodes; a master without edge nodes in the spec). */
+  edge: z.object({ baseDomain: z.string() }).optional(),
   egressProxy: z
     .object({ httpProxy: z.string().optional(), httpsProxy: z.string().optional(), noProxy: z.string() })
     .optional(),

@@ -23,6 +23,8 @@ const LAYOUT: Record<CertProfileName, { base: string; ca: string }> = {
   "kube-controller-manager": { base: `${PKI}/controller-manager`, ca: CA_PATHS.cluster },
   "kube-scheduler": { base: `${PKI}/scheduler`, ca: CA_PATHS.cluster },
   "master-admin": { base: `${PKI}/master-admin`, ca: CA_PATHS.cluster },
+  "edge-server": { base: `${PKI}/edge-server`, ca: CA_PATHS.cluster },
+  "edge-controller": { base: `${PKI}/edge-controller`, ca: CA_PATHS.cluster },
 };
 
 const MASTER_PROFILES: CertProfileName[] = [
@@ -42,9 +44,13 @@ export function certificatePaths(profile: CertProfileName): { keyPath: string; c
   return { keyPath: `${base}.key`, certPath: `${base}.crt`, caPath: ca };
 }
 
-/** kube-proxy's identity on every node; the control plane's identities on masters. */
+/** kube-proxy's identity on every node; the control plane's on masters; the edge's on edge nodes. */
 export function certificateSteps(m: NodeManifest): StepInput[] {
-  const profiles: CertProfileName[] = ["kube-proxy", ...(m.node.roles.includes("master") ? MASTER_PROFILES : [])];
+  const profiles: CertProfileName[] = [
+    "kube-proxy",
+    ...(m.node.roles.includes("master") ? MASTER_PROFILES : []),
+    ...(m.edge ? (["edge-server", "edge-controller"] as const) : []),
+  ];
   const hasFile = (path: string) => m.files.some((f) => f.path === path);
   return profiles.map((profile) => {
     const paths = certificatePaths(profile);

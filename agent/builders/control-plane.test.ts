@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto"
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadOrCreateClusterPki, type ClusterPki } from "../../coordinator/pki/cluster-pki.js";
 import { signProfileCertificate } from "../../coordinator/pki/profile-cert.js";
@@ -334,13 +334,16 @@ describe("control-plane units", () => {
     ]);
     expect(parseExecStart(r.units.rbac.content)).toEqual([["/usr/bin/kubectl", "--kubeconfig=/etc/kubernetes/master-admin.conf", "apply", "--filename=/etc/kubernetes/sprout/bootstrap-rbac.yaml"]]);
     expect(r.units.rbac.content).toMatch(/^After=sprout-apiserver-ready.service$/m);
-    expect(parseYaml(r.files.bootstrapRbac.content)).toEqual({
+    const objects = parseAllDocuments(r.files.bootstrapRbac.content).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
+    expect(objects[0]).toEqual({
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
       metadata: { name: "sprout:kube-proxy", labels: { "app.kubernetes.io/managed-by": "sprout" } },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
     });
+    // The edge controller's read access and the default IngressClass; no storage without storage nodes.
+    expect(objects.slice(1).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ClusterRole/sprout:edge", "ClusterRoleBinding/sprout:edge", "IngressClass/sprout"]);
   });
 
   it("renders the same control plane under a directory prefix, on other ports, with other binaries", () => {

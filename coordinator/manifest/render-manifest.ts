@@ -7,6 +7,7 @@ import type { NodeRecord } from "../state/records.js";
 import { renderKubeconfig } from "../../shared/kubeconfig.js";
 import { noProxyFor } from "./no-proxy.js";
 import { renderStorage } from "./storage-manifest.js";
+import { edgeBaseDomain } from "../../shared/cert-profiles.js";
 
 /** Everything outside the node record that shapes its manifest. */
 export interface ClusterFacts {
@@ -89,6 +90,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         : [],
     },
     storage: renderStorage(spec, node, facts.storageServers),
+    edge: actsAsEdge(spec, node) ? { baseDomain: edgeBaseDomain(spec.edge.baseDomain, node.addresses[0]!) } : undefined,
     egressProxy: spec.egressProxy
       ? {
           httpProxy: spec.egressProxy.httpProxy,
@@ -97,6 +99,12 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         }
       : undefined,
   };
+}
+
+/** Edge nodes, and masters when the spec has no edge nodes (KubeNow: the master acts as edge). */
+export function actsAsEdge(spec: ClusterSpec, node: NodeRecord): boolean {
+  if (node.roles.includes("edge")) return true;
+  return node.roles.includes("master") && !spec.nodeGroups.some((g) => g.roles.includes("edge") && g.count > 0);
 }
 
 /** Stable hash of a manifest body: key order fixed by the renderer, undefined fields dropped. */

@@ -57,6 +57,35 @@ export function renderReadyUnit(_m: NodeManifest, l: ControlPlaneLayout): string
   });
 }
 
+/** The edge's Ingress controller (group sprout:edge) reads Ingresses and Services; `sprout` is the default IngressClass. */
+function renderEdgeObjects(): object[] {
+  const labels = { "app.kubernetes.io/managed-by": "sprout" };
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "sprout:edge", labels },
+      rules: [
+        { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "ingressclasses"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "sprout:edge", labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "sprout:edge" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "sprout:edge" }],
+    },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "IngressClass",
+      metadata: { name: "sprout", labels, annotations: { "ingressclass.kubernetes.io/is-default-class": "true" } },
+      spec: { controller: "sprout.dev/edge" },
+    },
+  ];
+}
+
 /**
  * The cluster objects the master applies: kube-proxy's identity (CN system:kube-proxy) gets the
  * role kubeadm gives it; the shared volume, where the cluster has one, becomes storage.
@@ -69,7 +98,7 @@ export function renderBootstrapRbac(m: NodeManifest): string {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
   };
-  const docs = [binding, ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
+  const docs = [binding, ...renderEdgeObjects(), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
   return `# Written by sprout-agent; applied by ${RBAC_UNIT}.\n${docs}`;
 }
 

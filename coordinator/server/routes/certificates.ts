@@ -25,7 +25,7 @@ export function certificateRoutes(co: Coordinator, log: Logger) {
     async (c) => {
       const node = c.get("node");
       const req = await jsonBody(c, SignRequest, "certificate request");
-      const signed = signProfileCertificate(co.pki, req, node, { serviceCidr: co.spec.networks.serviceCidr, clusterDomain: co.spec.networks.clusterDomain });
+      const signed = signProfileCertificate(co.pki, req, node, { serviceCidr: co.spec.networks.serviceCidr, clusterDomain: co.spec.networks.clusterDomain, edgeBaseDomain: co.spec.edge.baseDomain });
       log.info("profile certificate issued", { node: node.name, profile: req.profile });
       return c.json(signed);
     },

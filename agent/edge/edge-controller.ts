@@ -1,0 +1,78 @@
+import { readFile } from "node:fs/promises";
+import type { Host } from "../host/host.js";
+import type { Logger } from "../../shared/log.js";
+import { describeError } from "../../shared/errors.js";
+import { abortReason, backoffDelay, sleep } from "../../shared/backoff.js";
+import { ingressRoutes } from "./ingress-routes.js";
+import { Ingress, listOf, Service } from "./kube-objects.js";
+import { KubeClient, type KubeCredentials } from "./kube-client.js";
+import { EDGE_PATHS, renderNginxRoutes } from "./nginx-routes.js";
+
+const INGRESSES = "/apis/networking.k8s.io/v1/ingresses";
+const SERVICES = "/api/v1/services";
+
+export interface EdgeOptions extends KubeCredentials {
+  baseDomain: string;
+  host: Host;
+  log: Logger;
+  signal: AbortSignal;
+  routesFile?: string;
+}
+
+/**
+ * The edge's Ingress controller: lists Ingresses and Services, renders nginx routes, and reloads
+ * nginx when they changed — after `nginx -t` accepted them, restoring the previous routes if
+ * not. Then it waits for the next change (a watch on either list) and does it again. Errors
+ * (API server away, a failed reload) are retried with backoff; nginx keeps serving meanwhile.
+ */
+export async function runEdgeController(o: EdgeOptions): Promise<void> {
+  const file = o.routesFile ?? EDGE_PATHS.routesFile;
+  let failures = 0;
+  let client: KubeClient | undefined;
+  while (!o.signal.aborted) {
+    try {
+      client ??= await KubeClient.open(o);
+      const [ingresses, services] = await Promise.all([client.list(INGRESSES, listOf(Ingress), o.signal), client.list(SERVICES, listOf(Service), o.signal)]);
+      const { routes, skipped } = ingressRoutes(ingresses.items, services.items, o.baseDomain);
+      for (const s of skipped) o.log.warn("ingress path skipped", { reason: s });
+      if (await applyRoutes(o, file, renderNginxRoutes(routes))) o.log.info("edge routes reloaded", { routes: routes.length, ingresses: ingresses.items.length });
+      failures = 0;
+      // Whichever list changes first; the other watch is cancelled.
+      const stop = new AbortController();
+      const onAbort = () => stop.abort(abortReason(o.signal));
+      o.signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        await Promise.race([client.changed(INGRESSES, ingresses.metadata.resourceVersion, stop.signal), client.changed(SERVICES, services.metadata.resourceVersion, stop.signal)]);
+      } finally {
+        stop.abort(new Error("next round"));
+        o.signal.removeEventListener("abort", onAbort);
+      }
+      await sleep(200, o.signal).catch(() => undefined); // a burst of changes (apply -f of a list) costs one reload
+    } catch (err) {
+      if (o.signal.aborted) break;
+      failures++;
+      const delay = backoffDelay(failures, { initialMs: 500, maxMs: 15_000 });
+      o.log.warn("edge controller: retrying", { reason: describeError(err), retryInMs: Math.round(delay) });
+      await client?.close().catch(() => undefined);
+      client = undefined;
+      await sleep(delay, o.signal).catch(() => undefined);
+    }
+  }
+  await client?.close().catch(() => undefined);
+}
+
+/** Writes the routes and reloads nginx if they differ; returns whether it did. */
+async function applyRoutes(o: EdgeOptions, file: string, text: string): Promise<boolean> {
+  const previous = await readFile(file, "utf8").catch(() => undefined);
+  if (previous === text) return false;
+  await o.host.writeFile(file, text, 0o644);
+  const test = await o.host.exec(["nginx", "-t", "-q"]);
+  if (test.code !== 0) {
+    if (previous === undefined) await o.host.remove(file);
+    else await o.host.writeFile(file, previous, 0o644);
+    throw new Error(`nginx refused the rendered routes (kept the previous ones): ${test.stderr.trim().slice(0, 500)}`);
+  }
+  const reload = await o.host.exec(["systemctl", "reload-or-restart", "nginx.service"]);
+  if (reload.code !== 0) throw new Error(`reloading nginx failed: ${reload.stderr.trim().slice(0, 500)}`);
+  return true;
+}
