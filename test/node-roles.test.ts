@@ -3,22 +3,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Agent, request } from "undici";
 import { ClusterStatus } from "../shared/status.js";
 import { findMachine, startMachine, stopMachine, type MachineSpec } from "../coordinator/providers/local/node-machine.js";
 import { run, SPROUT_CLI, waitFor, type CommandResult } from "./support/harness.js";
 
 /**
- * Storage nodes on the local provider: 1 master, 2 service and 2 storage nodes (replica 2).
+ * KubeNow's roles on the local provider: 1 master acting as edge, 2 service and 2 storage nodes
+ * (replica 2). The edge (nginx + Sprout's Ingress controller on the master) routes Ingress
+ * objects on ports 80 and 443 with a certificate from the cluster CA.
  * Each storage node formats its attached volume (/dev/vdb, a loop device) and runs a GlusterFS
  * brick; the first forms the volume once both reported; service nodes mount it; Kubernetes gets
  * RWX and ROX PersistentVolumes. A pod on one service node writes, a pod on the other reads; a
  * storage node powered off mid-way comes back with its data and catches up on what it missed.
  */
-describe("storage nodes: a shared GlusterFS volume for pods on every service node", () => {
+describe("node roles: storage nodes share a GlusterFS volume, the master acts as edge", () => {
   const cluster = `it${randomBytes(3).toString("hex")}`;
   const parent = join(tmpdir(), `sprout-${cluster}-st`);
   const dir = join(parent, cluster);
   const kubeconfig = join(parent, "kubeconfig");
+  /** master-1, the first node address: the master acts as edge. */
+  const EDGE = "10.241.10.10";
   const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", ...args]);
   const machine = async (node: string) => {
     const stateDir = join(dir, ".sprout/machines", node);
@@ -121,6 +126,46 @@ describe("storage nodes: a shared GlusterFS volume for pods on every service nod
     const [data, verdict] = out.trim().split("\n");
     expect(data).toMatch(/^[0-9a-f]{16}$/);
     expect(verdict).toBe("read-only");
+  });
+
+  it("the edge routes an Ingress by host name on port 80 to pods behind its Service", async () => {
+    const app = [
+      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "demo" }, spec: { replicas: 2, selector: { matchLabels: { app: "demo" } }, template: { metadata: { labels: { app: "demo" } }, spec: { containers: [{ name: "web", image: "sprout.dev/toolbox:1", imagePullPolicy: "Never" }] } } } },
+      { apiVersion: "v1", kind: "Service", metadata: { name: "demo" }, spec: { selector: { app: "demo" }, ports: [{ name: "http", port: 8080, targetPort: 80 }] } },
+      // A short host: the edge serves it as demo.<edge-ip>.nip.io.
+      { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "demo" }, spec: { rules: [{ host: "demo", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "demo", port: { name: "http" } } } }] } }] } },
+    ];
+    await writeFile(join(parent, "demo.json"), JSON.stringify({ apiVersion: "v1", kind: "List", items: app }));
+    expect((await kubectl("apply", "-f", join(parent, "demo.json"))).code).toBe(0);
+    const rollout = await kubectl("rollout", "status", "deployment/demo", "--timeout=120s");
+    expect(rollout.code, rollout.stderr).toBe(0);
+    const pods = (await kubectl("get", "pods", "-l", "app=demo", "-o", "jsonpath={.items[*].metadata.name}")).stdout.split(" ");
+
+    // Sent to the edge's address with the Host header, as DNS for *.nip.io would.
+    let answer = "";
+    await waitFor(async () => {
+      const r = await request(`http://${EDGE}/cgi-bin/hostname`, { headers: { host: `demo.${EDGE}.nip.io` }, headersTimeout: 5000 }).catch(() => undefined);
+      answer = r ? (await r.body.text()).trim() : "";
+      return r?.statusCode === 200;
+    }, 60_000, "the edge to route demo");
+    expect(pods).toContain(answer);
+    // A host no Ingress names gets 404 from the edge itself.
+    const other = await request(`http://${EDGE}/`, { headers: { host: `nothing.${EDGE}.nip.io` } });
+    await other.body.dump();
+    expect(other.statusCode).toBe(404);
+  });
+
+  it("the edge serves HTTPS with a certificate the cluster CA signed for the host", async () => {
+    const ca = await readFile(join(dir, ".sprout/pki/ca.crt"));
+    // TLS to the edge's address with the nip.io name as SNI; the certificate must verify for it.
+    const agent = new Agent({ connect: { ca, servername: `demo.${EDGE}.nip.io` } });
+    try {
+      const r = await request(`https://${EDGE}/cgi-bin/hostname`, { dispatcher: agent, headers: { host: `demo.${EDGE}.nip.io` } });
+      expect(r.statusCode).toBe(200);
+      expect((await r.body.text()).trim()).toMatch(/^demo-/);
+    } finally {
+      await agent.close();
+    }
   });
 
   it("a storage node powered off mid-way comes back with its data and catches up on writes it missed", async () => {
