@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [agent|pki|join|all] [--n N]`: runs the benchmarks, prints their JSON and
+ * `npm run bench -- [agent|pki|join|roles|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
  * keeps a copy in bench/results/<name>.json. Each benchmark runs in its own process so one
  * cannot warm or load another.
  */
@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   agent: "bench/agent-startup.ts",
   pki: "bench/pki-sign.ts",
   join: "bench/join-load.ts",
+  roles: "bench/roles.ts",
 };
 
 const [which = "all", ...rest] = process.argv.slice(2);

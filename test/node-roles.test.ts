@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent, request } from "undici";
+import { createServer } from "node:http";
+import { ensureNodeNetwork } from "../coordinator/providers/local/node-network.js";
 import { ClusterStatus } from "../shared/status.js";
 import { findMachine, startMachine, stopMachine, type MachineSpec } from "../coordinator/providers/local/node-machine.js";
 import { run, SPROUT_CLI, waitFor, type CommandResult } from "./support/harness.js";
@@ -24,6 +26,8 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
   const kubeconfig = join(parent, "kubeconfig");
   /** master-1, the first node address: the master acts as edge. */
   const EDGE = "10.241.10.10";
+  const GATEWAY = "10.241.10.1";
+  let proxy: RecordingProxy | undefined;
   const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", ...args]);
   const machine = async (node: string) => {
     const stateDir = join(dir, ".sprout/machines", node);
@@ -73,11 +77,16 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
       .replace(/replication: 1 /, "replication: 2 ")
       .replace(/volumeSizeGiB: 10 /, "volumeSizeGiB: 2 ");
     expect(yaml).toContain("    roles: [storage]\n    count: 2\n");
-    await writeFile(join(dir, "cluster.yaml"), yaml);
+    // Every node reaches the outside only through an HTTP(S) proxy: the test's own, on the node
+    // network's gateway, recording what it is asked for and refusing it (there is no internet).
+    await writeFile(join(dir, "cluster.yaml"), `${yaml}\negressProxy:\n  httpProxy: http://${GATEWAY}:3128\n  httpsProxy: http://${GATEWAY}:3128\n`);
+    await ensureNodeNetwork(cluster, "10.241.10.0/24", ["master-1", "service-1", "service-2", "storage-1", "storage-2"]);
+    proxy = await startRecordingProxy(GATEWAY, 3128);
     up = await run(process.execPath, [SPROUT_CLI, "up", dir, "--timeout", "8m", "--kubeconfig", kubeconfig]);
   }, 1_200_000);
 
   afterAll(async () => {
+    await proxy?.close();
     await run(process.execPath, [SPROUT_CLI, "down", dir]);
     await rm(parent, { recursive: true, force: true });
   });
@@ -168,6 +177,23 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
     }
   });
 
+  it("with an egress proxy, containerd pulls images through it while cluster traffic bypasses it", async () => {
+    // The cluster came up with the proxy refusing everything: NO_PROXY kept the API server,
+    // nodes, pods and services off it. Only the outside was asked for.
+    expect(proxy!.requests.filter((r) => !r.startsWith("CONNECT registry.example.org"))).toEqual([]);
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "outside" }, spec: { nodeName: "service-1", containers: [{ name: "c", image: "registry.example.org/research/tool:1.0" }] } };
+    await writeFile(join(parent, "outside.json"), JSON.stringify(pod));
+    expect((await kubectl("apply", "-f", join(parent, "outside.json"))).code).toBe(0);
+    await waitFor(async () => proxy!.requests.includes("CONNECT registry.example.org:443"), 60_000, "containerd on service-1 to ask the proxy for registry.example.org");
+    // containerd and the kubelet run with the proxy and the cluster-wide NO_PROXY.
+    for (const unit of ["kubelet", "containerd"]) {
+      const env = (await sh("service-1", `systemctl show -p Environment ${unit}`)).stdout;
+      expect(env, unit).toContain(`HTTPS_PROXY=http://${GATEWAY}:3128`);
+      expect(env, unit).toMatch(/NO_PROXY=localhost,127\.0\.0\.1,169\.254\.169\.254,metadata\.google\.internal,10\.241\.10\.0\/24,10\.244\.0\.0\/16,10\.96\.0\.0\/12,\.svc,\.cluster\.local/);
+    }
+    await kubectl("delete", "pod", "outside", "--wait=false");
+  });
+
   it("a storage node powered off mid-way comes back with its data and catches up on writes it missed", async () => {
     const before = (await sh("storage-2", "cat /srv/sprout/brick/sprout-shared/run/result.txt")).stdout.trim();
     const spec = await machine("storage-2");
@@ -193,6 +219,27 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
     expect((await runPod("reader-after", "service-2", "results", "cat /data/run/result.txt /data/run/missed.txt")).trim().split("\n")).toEqual([before, missed]);
   });
 });
+
+interface RecordingProxy {
+  /** `CONNECT host:port` or `GET http://…` per request, in order. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy that records every request and refuses it with 403. */
+async function startRecordingProxy(host: string, port: number): Promise<RecordingProxy> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.writeHead(403).end("refused by the test proxy\n");
+  });
+  server.on("connect", (req, socket) => {
+    requests.push(`CONNECT ${req.url}`);
+    socket.end("HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+  return { requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
 
 describe("storage options are checked before anything boots", () => {
   it("refuses replication larger than the number of storage nodes, naming the field", async () => {

@@ -9,6 +9,10 @@ export function noProxyFor(spec: ClusterSpec, node: NodeRecord): string {
   const entries = [
     "localhost",
     "127.0.0.1",
+    // Cloud metadata services (AWS, OpenStack, GCP, Azure): the kubelet's cloud credential
+    // providers ask them, and a proxy must never see those answers.
+    "169.254.169.254",
+    "metadata.google.internal",
     spec.networks.nodeCidr,
     spec.networks.podCidr,
     spec.networks.serviceCidr,
