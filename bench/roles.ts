@@ -28,6 +28,22 @@ interface Cluster {
   kubeconfig: string;
   wallMs: number;
   perNodeMs: Record<string, number>;
+  /** Per node: summed durations of its role steps (storage/*, edge/*, the edge certificates). */
+  roleStepsMs: Record<string, { storage: number; edge: number }>;
+}
+
+const ROLE_STEP = { storage: /^storage\//, edge: /^(edge\/|certs\/edge-)/ };
+
+function roleStepTimes(eventLog: string): { storage: number; edge: number } {
+  const out = { storage: 0, edge: 0 };
+  for (const line of readFileSync(eventLog, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const e = JSON.parse(line) as { event?: { type: string; stepId?: string; outcome?: string; durationMs?: number } } & { type?: string; stepId?: string; outcome?: string; durationMs?: number };
+    const ev = e.event ?? e;
+    if (ev.type !== "step.finished" || ev.outcome !== "changed" || !ev.stepId) continue;
+    for (const role of ["storage", "edge"] as const) if (ROLE_STEP[role].test(ev.stepId)) out[role] += Math.round(ev.durationMs ?? 0);
+  }
+  return out;
 }
 
 function up(name: string, octet: number, storage: boolean): Cluster {
@@ -46,9 +62,12 @@ function up(name: string, octet: number, storage: boolean): Cluster {
   const t0 = Date.now();
   sh(process.execPath, [CLI, "up", dir, "--timeout", "8m", "--kubeconfig", kubeconfig]);
   const wallMs = Date.now() - t0;
-  const status = JSON.parse(sh(process.execPath, [CLI, "status", dir, "-o", "json"])) as { nodes: { name: string; joinedAt: number; timeline: { finishedAt?: number }[] }[] };
+  const status = JSON.parse(sh(process.execPath, [CLI, "status", dir, "-o", "json"])) as { nodes: { name: string; joinedAt: number; timeline: { name: string; finishedAt?: number; durationMs?: number; detail?: string }[] }[] };
   const perNodeMs = Object.fromEntries(status.nodes.map((n) => [n.name, Math.max(...n.timeline.map((e) => (e.finishedAt ?? n.joinedAt) - n.joinedAt))]));
-  return { dir, kubeconfig, wallMs, perNodeMs };
+  // The role's work: every step run of its steps that changed something, from the node's full
+  // event log (the timeline keeps only each step's latest pass, often "unchanged").
+  const roleStepsMs = Object.fromEntries(status.nodes.map((n) => [n.name, roleStepTimes(join(dir, ".sprout/events", `${n.name}.jsonl`))]));
+  return { dir, kubeconfig, wallMs, perNodeMs, roleStepsMs };
 }
 
 function down(c: Cluster): void {
@@ -100,7 +119,7 @@ try {
     `${JSON.stringify({
       bench: "roles",
       baseline: { nodes: "1 master+edge, 2 service", upWallMs: baseline.wallMs, perNodeMs: baseline.perNodeMs },
-      roles: { nodes: "1 master+edge, 2 service, 2 storage (replica 2)", upWallMs: roles.wallMs, perNodeMs: roles.perNodeMs },
+      roles: { nodes: "1 master+edge, 2 service, 2 storage (replica 2)", upWallMs: roles.wallMs, perNodeMs: roles.perNodeMs, roleStepsMs: roles.roleStepsMs },
       added: {
         upWallMs: roles.wallMs - baseline.wallMs,
         serviceNodeMs: serviceRoles - serviceBase,

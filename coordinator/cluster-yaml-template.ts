@@ -43,12 +43,15 @@ storage:
   volumeName: sprout-shared
   mountPath: /mnt/sprout-shared   # where service nodes mount the volume
 
-# Reverse proxy on the edge nodes. Host names are <name>.<baseDomain>; default <edge-ip>.nip.io.
+# Reverse proxy (nginx) on the edge nodes for Ingress objects, on ports 80 and 443. An Ingress host
+# without a dot is served as <host>.<baseDomain>; the default base is <edge-ip>.nip.io. HTTPS uses
+# a certificate from the cluster CA unless tls names your own (paths relative to this directory).
 edge: {}
-#  baseDomain: example.org
+#  baseDomain: lab.example.org
 #  tls: { certFile: edge.crt, keyFile: edge.key }
 
-# HTTP(S) proxy for containerd, the kubelet and the agent, if your network requires one.
+# HTTP(S) proxy for containerd (image pulls) and the kubelet, if your network requires one.
+# NO_PROXY always covers the cluster's own networks and names and cloud metadata.
 # egressProxy:
 #   httpProxy: http://proxy.example.org:3128
 #   httpsProxy: http://proxy.example.org:3128

@@ -9,6 +9,7 @@ import { TokenService } from "./tokens/token-service.js";
 import { ManifestService } from "./manifest/manifest-service.js";
 import type { ClusterFacts } from "./manifest/render-manifest.js";
 import { storageServers } from "./manifest/storage-manifest.js";
+import { loadEdgeTls, type EdgeTls } from "./edge-tls.js";
 import { buildNodeStatus } from "./status/timeline.js";
 import { evaluateBarriers } from "./barriers.js";
 import { Metrics } from "./metrics.js";
@@ -34,6 +35,9 @@ export class Coordinator {
   private streams = new Map<string, Set<AgentStream>>();
   private barrierState: Record<string, boolean> = {};
 
+  /** The user's certificate for the edge's HTTPS, if cluster.yaml names one. */
+  edgeTls: EdgeTls | undefined;
+
   private constructor(
     readonly spec: ClusterSpec,
     readonly paths: DeploymentPaths,
@@ -48,6 +52,7 @@ export class Coordinator {
     const pki = await loadOrCreateClusterPki(paths.pkiDir);
     const store = await StateStore.open(paths.stateDir);
     const co = new Coordinator(spec, paths, store, pki);
+    co.edgeTls = await loadEdgeTls(spec, paths.root);
     co.barrierState = evaluateBarriers(spec, await co.nodeStatuses());
     return co;
   }
@@ -62,6 +67,7 @@ export class Coordinator {
       etcdCaCertPem: this.pki.etcdCa.certPem,
       frontProxyCaCertPem: this.pki.frontProxyCa.certPem,
       apiServerEndpoint: this.apiServerEndpoint(pending),
+      edgeTls: this.edgeTls,
     };
   }
 

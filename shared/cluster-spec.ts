@@ -55,8 +55,12 @@ export const Storage = z
 export const Edge = z
   .object({
     /** Host names are `<name>.<baseDomain>`; default is `<edge-ip>.nip.io`. */
-    baseDomain: z.string().optional(),
-    tls: z.object({ certFile: z.string(), keyFile: z.string() }).optional(),
+    baseDomain: z
+      .string()
+      .regex(/^(?=.{1,200}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/, "must be a lowercase DNS name with at least one dot, like lab.example.org")
+      .optional(),
+    /** Your own certificate and key (PEM) for HTTPS, paths relative to the deployment directory; default: one from the cluster CA. */
+    tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   })
   .prefault({});
 

@@ -36,7 +36,11 @@ export const NodeManifest = z.object({
   }),
   /** The other nodes: where their pods live, for routes between nodes' pod networks. */
   peers: z.array(z.object({ name: NodeName, address: Ipv4, podCidr: Ipv4Cidr })).default([]),
-  /** Files the coordinator supplies verbatim (CA certificates, kubeconfigs). Never private keys. */
+  /**
+   * Files the coordinator supplies verbatim (CA certificates, kubeconfigs). Never private keys of
+   * the cluster's own: nodes make theirs. The one exception is a user-supplied edge certificate's
+   * key (`edge.tls`), sent only to edge nodes.
+   */
   files: z.array(ManifestFile),
   kernel: z.object({
     modules: z.array(z.string()),
@@ -77,13 +81,16 @@ export const NodeManifest = z.object({
     })
     .optional(),
   /** The reverse proxy for Ingress objects (edge nodes; a master without edge nodes in the spec). */
-  edge: z.object({ baseDomain: z.string() }).optional(),
+  edge: z.object({ baseDomain: z.string(), userTls: z.boolean().default(false) }).optional(),
   egressProxy: z
     .object({ httpProxy: z.string().optional(), httpsProxy: z.string().optional(), noProxy: z.string() })
     .optional(),
 });
 export type NodeManifest = z.infer<typeof NodeManifest>;
 export type NodeManifestInput = z.input<typeof NodeManifest>;
+
+/** Where an edge node keeps a user-supplied HTTPS certificate (`edge.tls` in cluster.yaml). */
+export const EDGE_TLS = { cert: "/etc/sprout/edge/tls.crt", key: "/etc/sprout/edge/tls.key" } as const;
 
 /** Well-known paths on a node; the agent and the coordinator's kubeconfig renderer agree on them. */
 export const NODE_PATHS = {

@@ -49,7 +49,7 @@ export function certificateSteps(m: NodeManifest): StepInput[] {
   const profiles: CertProfileName[] = [
     "kube-proxy",
     ...(m.node.roles.includes("master") ? MASTER_PROFILES : []),
-    ...(m.edge ? (["edge-server", "edge-controller"] as const) : []),
+    ...(m.edge ? (m.edge.userTls ? (["edge-controller"] as const) : (["edge-server", "edge-controller"] as const)) : []),
   ];
   const hasFile = (path: string) => m.files.some((f) => f.path === path);
   return profiles.map((profile) => {

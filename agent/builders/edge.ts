@@ -1,4 +1,4 @@
-import type { NodeManifest } from "../../shared/node-manifest.js";
+import { EDGE_TLS, type NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
 import { CA_PATHS, certificatePaths } from "./certificates.js";
 import { renderUnit } from "./systemd-unit.js";
@@ -15,7 +15,9 @@ export const EDGE_UNIT = "sprout-edge.service";
  */
 export function edgeSteps(m: NodeManifest): StepInput[] {
   if (!m.edge) return [];
-  const server = certificatePaths("edge-server");
+  // The user's certificate when cluster.yaml names one, else one from the cluster CA.
+  const server = m.edge.userTls ? { certPath: EDGE_TLS.cert, keyPath: EDGE_TLS.key } : certificatePaths("edge-server");
+  const tlsSteps = m.edge.userTls ? [`files${EDGE_TLS.cert}`, `files${EDGE_TLS.key}`] : ["certs/edge-server"];
   const steps: StepInput[] = [
     { id: "edge/routes-dir", kind: "directory", description: "nginx routes directory (the edge controller writes it)", path: EDGE_PATHS.routesDir, mode: 0o755 },
     { id: "edge/nginx-conf", kind: "file", description: "nginx main configuration for the edge", path: NGINX_CONF, content: renderNginxConf(server.certPath, server.keyPath), mode: 0o644 },
@@ -24,8 +26,8 @@ export function edgeSteps(m: NodeManifest): StepInput[] {
       kind: "systemdUnit",
       description: "nginx on ports 80 and 443",
       name: "nginx.service",
-      dependsOn: ["edge/routes-dir", "edge/nginx-conf", "certs/edge-server"],
-      restartOnChangeOf: ["edge/nginx-conf", "certs/edge-server"],
+      dependsOn: ["edge/routes-dir", "edge/nginx-conf", ...tlsSteps],
+      restartOnChangeOf: ["edge/nginx-conf", ...tlsSteps],
     },
   ];
   const endpoint = m.cluster.apiServerEndpoint;

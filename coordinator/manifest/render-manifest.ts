@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ClusterSpec } from "../../shared/cluster-spec.js";
-import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
+import { EDGE_TLS, NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import { nthAddress, parseCidr } from "../../shared/net.js";
 import { minorSupport } from "../../shared/versions.js";
 import type { NodeRecord } from "../state/records.js";
@@ -21,6 +21,8 @@ export interface ClusterFacts {
   nodes: { name: string; address: string; podCidr: string }[];
   /** Storage nodes that joined, in join order. */
   storageServers: { name: string; address: string }[];
+  /** The user's certificate and key for the edge's HTTPS (`edge.tls`), if any. */
+  edgeTls?: { certPem: string; keyPem: string };
 }
 
 export type ManifestBody = Omit<NodeManifest, "revision">;
@@ -49,6 +51,10 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         client: { certFile: NODE_PATHS.nodeCert, keyFile: NODE_PATHS.nodeKey },
       }),
     });
+  }
+  if (facts.edgeTls && actsAsEdge(spec, node)) {
+    // The one private key a manifest carries: the user's own, for the edge only (mTLS, 0600).
+    files.push({ path: EDGE_TLS.cert, content: facts.edgeTls.certPem, mode: 0o644 }, { path: EDGE_TLS.key, content: facts.edgeTls.keyPem, mode: 0o600 });
   }
   const nodeLabels: Record<string, string> = {};
   // Not `node-role.kubernetes.io/<role>`: since 1.16 the kubelet refuses to start when
@@ -90,7 +96,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         : [],
     },
     storage: renderStorage(spec, node, facts.storageServers),
-    edge: actsAsEdge(spec, node) ? { baseDomain: edgeBaseDomain(spec.edge.baseDomain, node.addresses[0]!) } : undefined,
+    edge: actsAsEdge(spec, node) ? { baseDomain: edgeBaseDomain(spec.edge.baseDomain, node.addresses[0]!), userTls: facts.edgeTls !== undefined } : undefined,
     egressProxy: spec.egressProxy
       ? {
           httpProxy: spec.egressProxy.httpProxy,
