@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { exitAfterFlush } from "../shared/exit.js";
 import { parseArgs } from "node:util";
 import { NodeManifest, NODE_PATHS } from "../shared/node-manifest.js";
 import { ApiError, UserError, ValidationError, describeError } from "../shared/errors.js";
@@ -109,15 +110,15 @@ async function plan(host: Host, bootstrapPath: string, manifestFile: string | un
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (err: unknown) => {
     if (err instanceof UserError || err instanceof ValidationError) {
       process.stderr.write(`sprout-agent: ${err.message}\n`);
-      process.exit(2);
+      return exitAfterFlush(2);
     }
     // A refusal from the coordinator names its stable code, e.g. "(token_expired)".
     const code = err instanceof ApiError ? ` (${err.code})` : "";
     process.stderr.write(`sprout-agent: ${describeError(err)}${code}\n`);
-    process.exit(1);
+    exitAfterFlush(1);
   },
 );

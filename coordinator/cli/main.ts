@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { exitAfterFlush } from "../../shared/exit.js";
 import { UserError, ValidationError, ApiError, describeError } from "../../shared/errors.js";
 import { SPROUT_VERSION } from "../../shared/versions.js";
 import { durationMs } from "../../shared/cluster-spec.js";
@@ -94,18 +95,18 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (err: unknown) => {
     if (err instanceof UserError || err instanceof ValidationError) {
       process.stderr.write(`sprout: ${err.message}\n`);
-      process.exit(2);
+      return exitAfterFlush(2);
     }
     if (err instanceof ApiError) {
       process.stderr.write(`sprout: ${err.message} (${err.code})\n`);
-      process.exit(err.permanent ? 2 : 1);
+      return exitAfterFlush(err.permanent ? 2 : 1);
     }
     process.stderr.write(`sprout: ${describeError(err)}\n`);
     if (process.env.SPROUT_DEBUG) console.error(err);
-    process.exit(1);
+    exitAfterFlush(1);
   },
 );
