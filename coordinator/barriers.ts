@@ -6,6 +6,9 @@ import type { NodeStatus } from "../shared/status.js";
  * Cluster-level facts agents wait on instead of being ordered around by a workstation. Each is
  * derived from what the nodes themselves reported, so it is never "set by hand".
  */
+/** The agent's step ids (agent/builders/storage.ts) that storage barriers read. */
+const STORAGE_STEPS = { glusterd: "storage/glusterd", volume: "storage/volume" } as const;
+
 export const BARRIERS: Record<string, { describe: string; ready: (spec: ClusterSpec, nodes: NodeStatus[]) => boolean }> = {
   // The master's agent converges only after its API server answers, so this is the API server being up.
   "apiserver-ready": {
@@ -22,16 +25,19 @@ export const BARRIERS: Record<string, { describe: string; ready: (spec: ClusterS
     describe: "every storage node in the spec runs glusterd with its brick",
     ready: (spec, nodes) => {
       const want = roleCounts(spec)["storage"] ?? 0;
-      return nodes.filter((n) => n.roles.includes("storage") && finished(n, "storage/glusterd")).length >= want;
+      return nodes.filter((n) => n.roles.includes("storage") && finished(n, STORAGE_STEPS.glusterd)).length >= want;
     },
   },
   "storage-volume-ready": {
     describe: "the shared GlusterFS volume is formed and started",
-    ready: (_spec, nodes) => nodes.some((n) => n.roles.includes("storage") && finished(n, "storage/volume")),
+    ready: (_spec, nodes) => nodes.some((n) => n.roles.includes("storage") && finished(n, STORAGE_STEPS.volume)),
   },
 };
 
 /** The step ran to its desired state in the node's latest run (not skipped after a failed dependency). */
+/** Steps whose completion can open a barrier: their step.finished events trigger a refresh. */
+export const BARRIER_STEPS = new Set<string>(Object.values(STORAGE_STEPS));
+
 function finished(node: NodeStatus, stepId: string): boolean {
   return node.timeline.some((t) => t.name === `step:${stepId}` && t.status === "finished" && (t.detail === "changed" || t.detail === "unchanged"));
 }

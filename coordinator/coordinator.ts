@@ -137,9 +137,14 @@ export class Coordinator {
     return Object.hasOwn(this.barrierState, name) ? this.barrierState[name] : undefined;
   }
 
-  /** Re-evaluates barriers after a node's progress and pushes the ones that flipped. */
+  /**
+   * Re-evaluates barriers after a node's progress and pushes the ones that opened. A barrier is a
+   * one-way fact for the life of this coordinator ("every storage node reported"): a later pass
+   * that runs the same step again must not close it while agents are waiting on it.
+   */
   async refreshBarriers(): Promise<void> {
     const next = evaluateBarriers(this.spec, await this.nodeStatuses());
+    for (const [name, ready] of Object.entries(this.barrierState)) if (ready) next[name] = true;
     for (const [name, ready] of Object.entries(next)) {
       if (this.barrierState[name] !== ready) {
         for (const node of this.streams.keys()) this.send(node, { type: "barrier", name, ready });

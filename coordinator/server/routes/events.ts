@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { BARRIER_STEPS } from "../../barriers.js";
 import type { UpgradeWebSocket } from "hono/ws";
 import { z } from "zod";
 import { AgentEvent, AgentEventKey, MAX_EVENTS_PER_FRAME } from "../../../shared/events.js";
@@ -78,7 +79,8 @@ async function handleFrame(co: Coordinator, nodeName: string, data: string, ws: 
     for (const e of stored) co.metrics.events.inc({ type: e.type });
     // Invalid events are acknowledged too: resending them could never succeed.
     for (const [runId, seq] of highestSeqPerRun(events)) ws.send(JSON.stringify({ type: "ack", runId, seq }));
-    if (stored.some((e) => e.type === "converged" || e.type === "step.failed")) await co.refreshBarriers();
+    // Barriers follow convergence and failures, and the few steps a barrier reads.
+    if (stored.some((e) => e.type === "converged" || e.type === "step.failed" || (e.type === "step.finished" && BARRIER_STEPS.has(e.stepId)))) await co.refreshBarriers();
   } catch (err) {
     log.error("storing events failed", { node: nodeName, error: (err as Error).message });
     closeConnection(conn, ws, 1011, "could not store events");
