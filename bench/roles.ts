@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { claimPod } from "../test/support/workloads.js";
 
 const { values } = parseArgs({ options: { mib: { type: "string", default: "256" } } });
 const MIB = Number(values.mib);
@@ -77,17 +78,7 @@ function down(c: Cluster): void {
 
 /** Runs a pod to completion on `node` with the RWX claim at /data; returns its log. */
 function pod(c: Cluster, name: string, node: string, script: string): string {
-  const spec = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name },
-    spec: {
-      nodeName: node,
-      restartPolicy: "Never",
-      containers: [{ name: "c", image: "sprout.dev/toolbox:1", imagePullPolicy: "Never", command: ["sh", "-c", script], volumeMounts: [{ name: "d", mountPath: "/data" }] }],
-      volumes: [{ name: "d", persistentVolumeClaim: { claimName: "bench" } }],
-    },
-  };
+  const spec = claimPod({ name, node, claim: "bench", script });
   const k = ["--kubeconfig", c.kubeconfig];
   sh("kubectl", [...k, "apply", "-f", "-"], JSON.stringify(spec));
   // kubectl 1.20 has no `wait --for=jsonpath`: poll the phase.

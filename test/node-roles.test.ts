@@ -9,6 +9,7 @@ import { ensureNodeNetwork } from "../coordinator/providers/local/node-network.j
 import { ClusterStatus } from "../shared/status.js";
 import { findMachine, startMachine, stopMachine, type MachineSpec } from "../coordinator/providers/local/node-machine.js";
 import { run, SPROUT_CLI, waitFor, type CommandResult } from "./support/harness.js";
+import { claimPod } from "./support/workloads.js";
 
 /**
  * KubeNow's roles on the local provider: 1 master acting as edge, 2 service and 2 storage nodes
@@ -43,17 +44,7 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
 
   /** Runs a pod to completion on `node` with the claim mounted at /data; returns its output. */
   async function runPod(name: string, node: string, claim: string, script: string, readOnly = false): Promise<string> {
-    const pod = {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name },
-      spec: {
-        nodeName: node,
-        restartPolicy: "Never",
-        containers: [{ name: "c", image: "sprout.dev/toolbox:1", imagePullPolicy: "Never", command: ["sh", "-c", script], volumeMounts: [{ name: "data", mountPath: "/data" }] }],
-        volumes: [{ name: "data", persistentVolumeClaim: { claimName: claim, readOnly } }],
-      },
-    };
+    const pod = claimPod({ name, node, claim, script, readOnly });
     await writeFile(join(parent, `${name}.json`), JSON.stringify(pod));
     const applied = await kubectl("apply", "-f", join(parent, `${name}.json`));
     expect(applied.code, applied.stderr).toBe(0);
@@ -217,6 +208,30 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
     // GlusterFS heals the file storage-2 missed onto its brick once the brick is back.
     await waitFor(async () => (await sh("storage-2", "cat /srv/sprout/brick/sprout-shared/run/missed.txt 2>/dev/null")).stdout.trim() === missed, 180_000, "the missed write healed onto storage-2");
     expect((await runPod("reader-after", "service-2", "results", "cat /data/run/result.txt /data/run/missed.txt")).trim().split("\n")).toEqual([before, missed]);
+  });
+
+  it("two more storage nodes join later: the volume grows by a replica set and keeps its data", async () => {
+    const yaml = await readFile(join(dir, "cluster.yaml"), "utf8");
+    await writeFile(join(dir, "cluster.yaml"), yaml.replace("    roles: [storage]\n    count: 2\n", "    roles: [storage]\n    count: 4\n"));
+    const again = await run(process.execPath, [SPROUT_CLI, "up", dir, "--timeout", "8m", "--kubeconfig", kubeconfig]);
+    expect(again.code, again.stderr.slice(-3000)).toBe(0);
+    expect(again.stderr).toContain("7 of 7 nodes converged");
+    expect(again.stderr).toContain("5 already running");
+    let info = "";
+    await waitFor(async () => {
+      info = (await sh("storage-1", "gluster volume info sprout-shared")).stdout;
+      return info.includes("Number of Bricks: 2 x 2 = 4");
+    }, 120_000, "the volume to hold 4 bricks");
+    expect(info).toContain("Type: Distributed-Replicate");
+    // Old data still there; new directories spread over both replica sets.
+    const token = randomBytes(8).toString("hex");
+    const out = await runPod("after-growth", "service-2", "results", `cat /data/run/result.txt >/dev/null && for i in $(seq 1 40); do mkdir -p /data/spread/d$i && echo ${token} > /data/spread/d$i/f; done && echo ok`);
+    expect(out.trim()).toBe("ok");
+    const onNew = (await sh("storage-3", "ls /srv/sprout/brick/sprout-shared/spread/*/f 2>/dev/null | wc -l")).stdout.trim();
+    const onOld = (await sh("storage-1", "ls /srv/sprout/brick/sprout-shared/spread/*/f 2>/dev/null | wc -l")).stdout.trim();
+    expect(Number(onNew), "files on the new replica set").toBeGreaterThan(0);
+    expect(Number(onOld), "files on the first replica set").toBeGreaterThan(0);
+    expect(Number(onNew) + Number(onOld)).toBe(40);
   });
 });
 
