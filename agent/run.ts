@@ -19,6 +19,7 @@ import { backoffDelay } from "../shared/backoff.js";
 import { buildSteps } from "./builders/index.js";
 import { loadCachedManifest, storeManifest } from "./manifest-cache.js";
 import { rememberingBarriers } from "./barrier-memory.js";
+import { applyProxyEnv } from "./proxy-env.js";
 import { runSteps } from "./executor/executor.js";
 
 /** How often a watching agent re-checks its node against an unchanged manifest (drift). */
@@ -92,6 +93,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       // sent only if it had to change something or failed, not every five minutes per node.
       const quiet: AgentEventInput[] = [];
       const passEmit = recheck ? (e: AgentEventInput) => quiet.push({ ...e, ts: e.ts ?? Date.now() }) : emit;
+      if (!o.host.offline) applyProxyEnv(current);
       const summary = await timedPhases(passEmit)(`configure r${current.revision}`, () =>
         runSteps(buildSteps(current), {
           host: o.host,

@@ -46,9 +46,11 @@ storage:
 # Reverse proxy (nginx) on the edge nodes for Ingress objects, on ports 80 and 443. An Ingress host
 # without a dot is served as <host>.<baseDomain>; the default base is <edge-ip>.nip.io. HTTPS uses
 # a certificate from the cluster CA unless tls names your own (paths relative to this directory).
+# From outside the cluster's networks, edge nodes accept only openPorts (TCP) and ICMP.
 edge: {}
 #  baseDomain: lab.example.org
 #  tls: { certFile: edge.crt, keyFile: edge.key }
+#  openPorts: [22, 80, 443]
 
 # HTTP(S) proxy for containerd (image pulls) and the kubelet, if your network requires one.
 # NO_PROXY always covers the cluster's own networks and names and cloud metadata.

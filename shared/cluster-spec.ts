@@ -59,6 +59,11 @@ export const Edge = z
       .string()
       .regex(/^(?=.{1,200}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/, "must be a lowercase DNS name with at least one dot, like lab.example.org")
       .optional(),
+    /**
+     * Ports edge nodes accept from outside the cluster's own networks (TCP); everything else from
+     * outside is dropped, NodePorts included. SSH, HTTP and HTTPS by default.
+     */
+    openPorts: z.array(z.number().int().min(1).max(65535)).max(32).default([22, 80, 443]),
     /** Your own certificate and key (PEM) for HTTPS, paths relative to the deployment directory; default: one from the cluster CA. */
     tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   })

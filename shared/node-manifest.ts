@@ -81,7 +81,15 @@ export const NodeManifest = z.object({
     })
     .optional(),
   /** The reverse proxy for Ingress objects (edge nodes; a master without edge nodes in the spec). */
-  edge: z.object({ baseDomain: z.string(), userTls: z.boolean().default(false) }).optional(),
+  edge: z
+    .object({
+      baseDomain: z.string(),
+      userTls: z.boolean().default(false),
+      /** TCP ports open to sources outside `internalCidrs`; all other traffic from outside is dropped. */
+      openPorts: z.array(z.number().int()).default([22, 80, 443]),
+      internalCidrs: z.array(Ipv4Cidr).default([]),
+    })
+    .optional(),
   egressProxy: z
     .object({ httpProxy: z.string().optional(), httpsProxy: z.string().optional(), noProxy: z.string() })
     .optional(),

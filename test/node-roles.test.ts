@@ -168,6 +168,35 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
     }
   });
 
+  it("from outside the cluster's networks the edge takes only SSH, HTTP and HTTPS", async () => {
+    // An outside client: a namespace on the node network's bridge with an address outside every
+    // cluster network, on-link routes both ways (the edge answers it directly).
+    const outside = `sprout.${cluster}.outside`;
+    const hub = `sprout.${cluster}`;
+    const ip = (...args: string[]) => run("ip", args);
+    try {
+      expect((await ip("netns", "add", outside)).code).toBe(0);
+      expect((await ip("-n", hub, "link", "add", "vout", "type", "veth", "peer", "name", "eth0", "netns", outside)).code).toBe(0);
+      await ip("-n", hub, "link", "set", "vout", "master", "br0", "up");
+      await ip("-n", outside, "addr", "add", "198.51.100.10/24", "dev", "eth0");
+      await ip("-n", outside, "link", "set", "eth0", "up");
+      await ip("-n", outside, "route", "add", "10.241.10.0/24", "dev", "eth0");
+      await ip("-n", `sprout.${cluster}.master-1`, "route", "add", "198.51.100.10/32", "dev", "eth0");
+      // Exit 0: connected; 1: refused by the node (reached it); 124: dropped on the way in.
+      const connect = async (port: number) => (await run("ip", ["netns", "exec", outside, "timeout", "3", "bash", "-c", `echo > /dev/tcp/${EDGE}/${port}`])).code;
+      expect(await connect(80)).toBe(0);
+      expect(await connect(443)).toBe(0);
+      expect(await connect(22)).toBe(1); // open, but the image runs no sshd
+      expect(await connect(6443)).toBe(124); // the API server
+      expect(await connect(10250)).toBe(124); // the kubelet
+      // From inside the cluster's networks (this machine is the node network's gateway) the API server answers.
+      expect((await run("timeout", ["3", "bash", "-c", `echo > /dev/tcp/${EDGE}/6443`])).code).toBe(0);
+    } finally {
+      await ip("-n", `sprout.${cluster}.master-1`, "route", "del", "198.51.100.10/32", "dev", "eth0");
+      await ip("netns", "del", outside);
+    }
+  });
+
   it("with an egress proxy, containerd pulls images through it while cluster traffic bypasses it", async () => {
     // The cluster came up with the proxy refusing everything: NO_PROXY kept the API server,
     // nodes, pods and services off it. Only the outside was asked for.

@@ -3,6 +3,7 @@ import type { StepInput } from "../../shared/steps.js";
 import { CA_PATHS, certificatePaths } from "./certificates.js";
 import { renderUnit } from "./systemd-unit.js";
 import { EDGE_PATHS } from "../edge/nginx-routes.js";
+import { edgeFirewallSteps } from "./edge-firewall.js";
 
 export const NGINX_CONF = "/etc/nginx/nginx.conf";
 export const EDGE_UNIT = "sprout-edge.service";
@@ -30,6 +31,7 @@ export function edgeSteps(m: NodeManifest): StepInput[] {
       restartOnChangeOf: ["edge/nginx-conf", ...tlsSteps],
     },
   ];
+  steps.push(...edgeFirewallSteps(m));
   const endpoint = m.cluster.apiServerEndpoint;
   if (endpoint) {
     const client = certificatePaths("edge-controller");

@@ -19,3 +19,9 @@ export function proxyDropInStep(m: NodeManifest, unit: string): StepInput | unde
     mode: 0o644,
   };
 }
+
+/** The agent's own unit carries the proxy too (from its next start; it never restarts itself). */
+export function agentProxySteps(m: NodeManifest): StepInput[] {
+  const step = proxyDropInStep(m, "sprout-agent.service");
+  return step ? [step] : [];
+}

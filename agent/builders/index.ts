@@ -12,12 +12,13 @@ import { kubeProxySteps } from "./kube-proxy.js";
 import { controlPlaneSteps } from "./control-plane/index.js";
 import { storageSteps } from "./storage.js";
 import { edgeSteps } from "./edge.js";
+import { agentProxySteps } from "./egress-proxy.js";
 
 /**
  * All builders, in no particular order: ordering comes from `dependsOn`, and the executor runs
  * whatever is ready. Later roles (control plane, CNI, storage, edge) add builders here.
  */
-const BUILDERS: ((m: NodeManifest) => unknown[])[] = [nodeFileSteps, kernelSteps, certificateSteps, containerdSteps, offlineImageSteps, podNetworkSteps, kubeletSteps, kubeProxySteps, controlPlaneSteps, storageSteps, edgeSteps];
+const BUILDERS: ((m: NodeManifest) => unknown[])[] = [nodeFileSteps, kernelSteps, certificateSteps, containerdSteps, offlineImageSteps, podNetworkSteps, kubeletSteps, kubeProxySteps, controlPlaneSteps, storageSteps, edgeSteps, agentProxySteps];
 
 export function buildSteps(manifest: NodeManifest): Step[] {
   return BUILDERS.flatMap((b) => b(manifest)).map((s, i) => parseWith(Step, s, `step ${i} built from manifest revision ${manifest.revision}`));

@@ -96,7 +96,14 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         : [],
     },
     storage: renderStorage(spec, node, facts.storageServers),
-    edge: actsAsEdge(spec, node) ? { baseDomain: edgeBaseDomain(spec.edge.baseDomain, node.addresses[0]!), userTls: facts.edgeTls !== undefined } : undefined,
+    edge: actsAsEdge(spec, node)
+      ? {
+          baseDomain: edgeBaseDomain(spec.edge.baseDomain, node.addresses[0]!),
+          userTls: facts.edgeTls !== undefined,
+          openPorts: spec.edge.openPorts,
+          internalCidrs: [spec.networks.nodeCidr, spec.networks.podCidr],
+        }
+      : undefined,
     egressProxy: spec.egressProxy
       ? {
           httpProxy: spec.egressProxy.httpProxy,
