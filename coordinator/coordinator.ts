@@ -25,6 +25,10 @@ export interface AgentStream {
  * The coordinator's state and services for one cluster, shared by the HTTP routes, the event
  * stream and the CLI's direct (no server) mode.
  */
+/** Manifest notices after joins: once joins pause this long, and at least this often during a burst. */
+const NOTIFY_QUIET_MS = 500;
+const NOTIFY_MAX_WAIT_MS = 3000;
+
 export class Coordinator {
   readonly tokens: TokenService;
   readonly manifests: ManifestService;
@@ -80,16 +84,29 @@ export class Coordinator {
   }
 
   private notifyTimer: NodeJS.Timeout | undefined;
+  private pendingSince: number | undefined;
+  /** Each node's folded timeline, kept while its inputs are the same (barriers read all nodes on every convergence). */
+  private statusCache = new Map<string, { key: string; status: NodeStatus }>();
 
   /**
    * A join changes every other node's manifest (its peers, and the API server endpoint when the
    * first master joins). Notices are debounced, so a burst of joins costs each agent one refetch.
    */
   onNodeJoined(_node: NodeRecord): void {
-    this.notifyTimer ??= setTimeout(() => {
+    // Trailing debounce with a ceiling: a burst of joins is announced once it pauses, or every
+    // NOTIFY_MAX_WAIT_MS (longer for big clusters) while it lasts — not every 500 ms, which made each of 200 nodes refetch
+    // its manifest 11 times during one burst (every join changes everyone's peers).
+    this.pendingSince ??= Date.now();
+    clearTimeout(this.notifyTimer);
+    // Every notice costs each node a refetch of a manifest that grows with the cluster (its
+    // peers), so bigger clusters coalesce longer: 3 s, plus 5 ms per node (8 s at 1,000).
+    const maxWait = NOTIFY_MAX_WAIT_MS + 5 * this.store.listNodes().length;
+    const wait = Math.max(0, Math.min(NOTIFY_QUIET_MS, this.pendingSince + maxWait - Date.now()));
+    this.notifyTimer = setTimeout(() => {
       this.notifyTimer = undefined;
+      this.pendingSince = undefined;
       void this.notifyManifestChanges();
-    }, 500);
+    }, wait);
     this.notifyTimer.unref();
   }
 
@@ -121,7 +138,15 @@ export class Coordinator {
   }
 
   async nodeStatus(node: NodeRecord): Promise<NodeStatus> {
-    return buildNodeStatus(node, await this.store.eventLog(node.name).load(), this.isConnected(node.name));
+    const events = await this.store.eventLog(node.name).load();
+    const connected = this.isConnected(node.name);
+    // The event log only grows, so its length stands for its content.
+    const key = `${events.length}|${connected}|${node.manifestRevision}|${node.joinedAt}|${node.certificateSerial}`;
+    const cached = this.statusCache.get(node.name);
+    if (cached?.key === key) return cached.status;
+    const status = buildNodeStatus(node, events, connected);
+    this.statusCache.set(node.name, { key, status });
+    return status;
   }
 
   async nodeStatuses(): Promise<NodeStatus[]> {
