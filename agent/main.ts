@@ -23,7 +23,7 @@ const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its 
 usage:
   sprout-agent run  [--bootstrap FILE] [--root DIR] [--once] [--join-timeout SECONDS]
   sprout-agent plan [--bootstrap FILE] [--root DIR] [--manifest FILE]
-  sprout-agent edge --server URL --ca FILE --cert FILE --key FILE --base-domain NAME
+  sprout-agent edge --server URL --ca FILE --cert FILE --key FILE --base-domain NAME [--address IP]
   sprout-agent version
 
   --bootstrap FILE  bootstrap file (default ${NODE_PATHS.bootstrap}, under --root when given)
@@ -50,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       cert: { type: "string" },
       key: { type: "string" },
       "base-domain": { type: "string" },
+      address: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -79,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       if (missing.length > 0) throw new UserError(`edge needs ${missing.map((k) => `--${k}`).join(", ")}`);
       const controller = new AbortController();
       for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
-      await runEdgeController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, baseDomain: values["base-domain"]!, host, log: log.child({ component: "edge" }), signal: controller.signal });
+      await runEdgeController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, baseDomain: values["base-domain"]!, address: values.address, host, log: log.child({ component: "edge" }), signal: controller.signal });
       return 0;
     }
     default:

@@ -133,6 +133,10 @@ describe("parseYamlWith(ClusterSpec)", () => {
     expect(device[0]).toMatchObject({ path: "storage.device", line: 3 });
   });
 
+  it("refuses a token lifetime of zero", () => {
+    expect(problemsOf("name: demo\ncoordinator:\n  tokenTtl: 0s\n")[0]).toMatchObject({ path: "coordinator.tokenTtl", line: 3 });
+  });
+
   it("refuses overlapping pod and service CIDRs", () => {
     const problems = problemsOf("name: demo\nnetworks:\n  podCidr: 10.96.0.0/16\n");
     expect(problems).toHaveLength(1);

@@ -10,7 +10,8 @@ import { UserError } from "./errors.js";
  * replication) live in `superRefine` so their errors name the offending field.
  */
 
-const Duration = z.string().regex(/^\d+(s|m|h|d)$/, "must be a duration like 30s, 15m, 2h or 1d");
+/** A positive duration: a token that lives 0 seconds could never be used. */
+const Duration = z.string().regex(/^[1-9]\d*(s|m|h|d)$/, "must be a positive duration like 30s, 15m, 2h or 1d");
 
 export const NodeGroup = z.object({
   name: NodeName,

@@ -149,6 +149,8 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
       return r?.statusCode === 200;
     }, 60_000, "the edge to route demo");
     expect(pods).toContain(answer);
+    // `kubectl get ingress` shows where it is served.
+    await waitFor(async () => (await kubectl("get", "ingress", "demo", "-o", "jsonpath={.status.loadBalancer.ingress[*].ip}")).stdout === EDGE, 30_000, "the edge address in the Ingress status");
     // A host no Ingress names gets 404 from the edge itself.
     const other = await request(`http://${EDGE}/`, { headers: { host: `nothing.${EDGE}.nip.io` } });
     await other.body.dump();

@@ -8,7 +8,7 @@ import { edgeSteps } from "./edge.js";
 
 /** The edge builders read the edge section, the API server endpoint, roles and files. */
 const manifest = (edge: NodeManifest["edge"], endpoint?: string) =>
-  ({ edge, cluster: { apiServerEndpoint: endpoint }, node: { roles: ["master", "edge"] }, files: [] }) as unknown as NodeManifest;
+  ({ edge, cluster: { apiServerEndpoint: endpoint }, node: { roles: ["master", "edge"], addresses: ["10.0.0.10"] }, files: [] }) as unknown as NodeManifest;
 const EDGE = { baseDomain: "", userTls: false, openPorts: [22, 80, 443], internalCidrs: ["10.0.0.0/24", "10.244.0.0/16"] };
 const steps = (m: NodeManifest) => edgeSteps(m).map((s, i) => parseWith(Step, s, `step ${i}`));
 const byId = <K extends Step["kind"]>(list: Step[], id: string) => list.find((s) => s.id === id) as StepOf<K>;
@@ -27,7 +27,7 @@ describe("edge builder", () => {
     expect(conf).toContain("include /etc/sprout/edge/routes/*.conf;");
     expect(byId<"systemdUnit">(list, "edge/nginx").restartOnChangeOf).toEqual(["edge/nginx-conf", "certs/edge-server"]);
     expect(parseExecStart(byId<"systemdUnit">(list, "edge/controller").content!)).toEqual([
-      ["/usr/local/bin/sprout-agent", "edge", "--server", "https://10.0.0.10:6443", "--ca", "/etc/kubernetes/pki/ca.crt", "--cert", "/etc/kubernetes/pki/edge-controller.crt", "--key", "/etc/kubernetes/pki/edge-controller.key", "--base-domain", "10.0.0.10.nip.io"],
+      ["/usr/local/bin/sprout-agent", "edge", "--server", "https://10.0.0.10:6443", "--ca", "/etc/kubernetes/pki/ca.crt", "--cert", "/etc/kubernetes/pki/edge-controller.crt", "--key", "/etc/kubernetes/pki/edge-controller.key", "--base-domain", "10.0.0.10.nip.io", "--address", "10.0.0.10"],
     ]);
     expect(certificateSteps(manifest({ ...EDGE, baseDomain: "x.nip.io" })).map((s) => s.id)).toContain("certs/edge-server");
     // Before a master joined there is no API server to watch: nginx only.

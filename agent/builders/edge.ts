@@ -44,7 +44,7 @@ export function edgeSteps(m: NodeManifest): StepInput[] {
         ["Restart", "always"],
         ["RestartSec", "2"],
       ],
-      execStart: [["/usr/local/bin/sprout-agent", "edge", "--server", endpoint, "--ca", CA_PATHS.cluster, "--cert", client.certPath, "--key", client.keyPath, "--base-domain", m.edge.baseDomain]],
+      execStart: [["/usr/local/bin/sprout-agent", "edge", "--server", endpoint, "--ca", CA_PATHS.cluster, "--cert", client.certPath, "--key", client.keyPath, "--base-domain", m.edge.baseDomain, "--address", m.node.addresses[0]!]],
       wantedBy: "multi-user.target",
     });
     steps.push({

@@ -3,7 +3,7 @@ import type { Host } from "../host/host.js";
 import type { Logger } from "../../shared/log.js";
 import { describeError } from "../../shared/errors.js";
 import { abortReason, backoffDelay, sleep } from "../../shared/backoff.js";
-import { ingressRoutes } from "./ingress-routes.js";
+import { ingressRoutes, statusUpdates } from "./ingress-routes.js";
 import { Ingress, listOf, Service } from "./kube-objects.js";
 import { KubeClient, type KubeCredentials } from "./kube-client.js";
 import { EDGE_PATHS, renderNginxRoutes } from "./nginx-routes.js";
@@ -13,6 +13,8 @@ const SERVICES = "/api/v1/services";
 
 export interface EdgeOptions extends KubeCredentials {
   baseDomain: string;
+  /** This edge's address, published in the status of the Ingresses it serves (`kubectl get ingress` ADDRESS). */
+  address?: string;
   host: Host;
   log: Logger;
   signal: AbortSignal;
@@ -36,6 +38,10 @@ export async function runEdgeController(o: EdgeOptions): Promise<void> {
       const { routes, skipped } = ingressRoutes(ingresses.items, services.items, o.baseDomain);
       for (const s of skipped) o.log.warn("ingress path skipped", { reason: s });
       if (await applyRoutes(o, file, renderNginxRoutes(routes))) o.log.info("edge routes reloaded", { routes: routes.length, ingresses: ingresses.items.length });
+      // Published after the routes are live; the status change comes back as a watch event.
+      for (const u of o.address ? statusUpdates(ingresses.items, o.address) : []) {
+        await client.mergePatch(`/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(u.namespace)}/ingresses/${encodeURIComponent(u.name)}/status`, { status: { loadBalancer: { ingress: u.ingress } } }, o.signal);
+      }
       failures = 0;
       // Whichever list changes first; the other watch is cancelled.
       const stop = new AbortController();

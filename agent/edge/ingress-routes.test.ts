@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ingressRoutes } from "./ingress-routes.js";
+import { ingressRoutes, statusUpdates } from "./ingress-routes.js";
 import { Ingress, Service } from "./kube-objects.js";
 import { renderNginxRoutes } from "./nginx-routes.js";
 
@@ -61,5 +61,18 @@ describe("edge: Ingress objects to nginx routes", () => {
     // A clash on the same path: the first Ingress by namespace/name keeps it.
     expect(a).toContain("proxy_pass http://10.96.0.21:9000;");
     expect(a).not.toContain("10.96.0.22");
+  });
+
+  it("publishes this edge's address in the status of the Ingresses it serves, keeping other edges'", () => {
+    const list = [
+      ingress("new", { rules: [] }),
+      Ingress.parse({ metadata: { name: "other-edge", namespace: "lab" }, spec: {}, status: { loadBalancer: { ingress: [{ ip: "10.0.0.20" }] } } }),
+      Ingress.parse({ metadata: { name: "done", namespace: "default" }, spec: {}, status: { loadBalancer: { ingress: [{ ip: "10.0.0.10" }] } } }),
+      ingress("theirs", { ingressClassName: "nginx" }),
+    ];
+    expect(statusUpdates(list, "10.0.0.10")).toEqual([
+      { namespace: "default", name: "new", ingress: [{ ip: "10.0.0.10" }] },
+      { namespace: "lab", name: "other-edge", ingress: [{ ip: "10.0.0.20" }, { ip: "10.0.0.10" }] },
+    ]);
   });
 });

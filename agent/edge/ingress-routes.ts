@@ -48,6 +48,16 @@ function key(ing: Ingress): string {
   return `${ing.metadata.namespace}/${ing.metadata.name}`;
 }
 
+/**
+ * Ingresses served here whose status does not list this edge's address yet, with the list to
+ * publish: the current one plus this edge (other edges add themselves the same way).
+ */
+export function statusUpdates(ingresses: Ingress[], edgeAddress: string): { namespace: string; name: string; ingress: { ip?: string; hostname?: string }[] }[] {
+  return ingresses
+    .filter((ing) => servedHere(ing) && !ing.status.loadBalancer.ingress.some((e) => e.ip === edgeAddress))
+    .map((ing) => ({ namespace: ing.metadata.namespace, name: ing.metadata.name, ingress: [...ing.status.loadBalancer.ingress, { ip: edgeAddress }] }));
+}
+
 function servedHere(ing: Ingress): boolean {
   const cls = ing.spec.ingressClassName ?? ing.metadata.annotations?.["kubernetes.io/ingress.class"];
   return cls === undefined || cls === INGRESS_CLASS;

@@ -30,6 +30,21 @@ export class KubeClient {
     return parseJsonWith(schema, text, `API server response for ${path}`);
   }
 
+  /** JSON merge patch (RFC 7386), e.g. an object's status subresource. */
+  async mergePatch(path: string, body: unknown, signal?: AbortSignal): Promise<void> {
+    const res = await request(`${this.server}${path}`, {
+      dispatcher: this.dispatcher,
+      method: "PATCH",
+      headers: { "content-type": "application/merge-patch+json" },
+      body: JSON.stringify(body),
+      signal,
+      headersTimeout: 15_000,
+      bodyTimeout: 30_000,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`PATCH ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+  }
+
   /**
    * Resolves at the first change after `resourceVersion` (any watch event), when the server
    * ends the watch (`timeoutSeconds`), or on abort. Used as a trigger to list again.

@@ -12,6 +12,7 @@ export const IngressBackend = z.object({
 
 export const Ingress = z.object({
   metadata: Meta,
+  status: z.object({ loadBalancer: z.object({ ingress: z.array(z.object({ ip: z.string().optional(), hostname: z.string().optional() })).default([]) }).default({ ingress: [] }) }).default({ loadBalancer: { ingress: [] } }),
   spec: z
     .object({
       ingressClassName: z.string().optional(),

@@ -67,6 +67,8 @@ function renderEdgeObjects(): object[] {
       metadata: { name: "sprout:edge", labels },
       rules: [
         { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "ingressclasses"], verbs: ["get", "list", "watch"] },
+        // Publishes the edge's address in each Ingress's status, nothing else.
+        { apiGroups: ["networking.k8s.io"], resources: ["ingresses/status"], verbs: ["get", "patch"] },
         { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
       ],
     },
