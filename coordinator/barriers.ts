@@ -1,4 +1,5 @@
 import type { ClusterSpec } from "../shared/cluster-spec.js";
+import { BARRIER, STORAGE_STEP } from "../shared/barrier-names.js";
 import { roleCounts } from "../shared/cluster-spec.js";
 import type { NodeStatus } from "../shared/status.js";
 
@@ -6,37 +7,34 @@ import type { NodeStatus } from "../shared/status.js";
  * Cluster-level facts agents wait on instead of being ordered around by a workstation. Each is
  * derived from what the nodes themselves reported, so it is never "set by hand".
  */
-/** The agent's step ids (agent/builders/storage.ts) that storage barriers read. */
-const STORAGE_STEPS = { glusterd: "storage/glusterd", volume: "storage/volume" } as const;
-
 export const BARRIERS: Record<string, { describe: string; ready: (spec: ClusterSpec, nodes: NodeStatus[]) => boolean }> = {
   // The master's agent converges only after its API server answers, so this is the API server being up.
-  "apiserver-ready": {
+  [BARRIER.apiServerReady]: {
     describe: "a master node finished configuring its control plane",
     ready: (_spec, nodes) => nodes.some((n) => n.roles.includes("master") && n.phase === "converged"),
   },
-  "all-nodes-joined": {
+  [BARRIER.allNodesJoined]: {
     describe: "every node the cluster spec asks for has joined",
     ready: (spec, nodes) => nodes.length >= spec.nodeGroups.reduce((n, g) => n + g.count, 0),
   },
-  // Step ids are the agent's (agent/builders/storage.ts): the coordinator reads them off the
-  // timelines the agents reported, so a barrier is what the nodes said, never set by hand.
-  "storage-nodes-reported": {
+  // The coordinator reads the agents' storage steps off their timelines, so a barrier is what
+  // the nodes said, never set by hand.
+  [BARRIER.storageNodesReported]: {
     describe: "every storage node in the spec runs glusterd with its brick",
     ready: (spec, nodes) => {
       const want = roleCounts(spec)["storage"] ?? 0;
-      return nodes.filter((n) => n.roles.includes("storage") && finished(n, STORAGE_STEPS.glusterd)).length >= want;
+      return nodes.filter((n) => n.roles.includes("storage") && finished(n, STORAGE_STEP.glusterd)).length >= want;
     },
   },
-  "storage-volume-ready": {
+  [BARRIER.storageVolumeReady]: {
     describe: "the shared GlusterFS volume is formed and started",
-    ready: (_spec, nodes) => nodes.some((n) => n.roles.includes("storage") && finished(n, STORAGE_STEPS.volume)),
+    ready: (_spec, nodes) => nodes.some((n) => n.roles.includes("storage") && finished(n, STORAGE_STEP.volume)),
   },
 };
 
 /** The step ran to its desired state in the node's latest run (not skipped after a failed dependency). */
 /** Steps whose completion can open a barrier: their step.finished events trigger a refresh. */
-export const BARRIER_STEPS = new Set<string>(Object.values(STORAGE_STEPS));
+export const BARRIER_STEPS = new Set<string>(Object.values(STORAGE_STEP));
 
 function finished(node: NodeStatus, stepId: string): boolean {
   return node.timeline.some((t) => t.name === `step:${stepId}` && t.status === "finished" && (t.detail === "changed" || t.detail === "unchanged"));

@@ -1,5 +1,6 @@
 import type { NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
+import { renderUnit } from "./systemd-unit.js";
 
 export const FIREWALL_SCRIPT = "/usr/local/lib/sprout/edge-firewall.sh";
 export const FIREWALL_UNIT = "sprout-edge-firewall.service";
@@ -23,21 +24,16 @@ export function edgeFirewallSteps(m: NodeManifest): StepInput[] {
       kind: "systemdUnit",
       description: `only ports ${edge.openPorts.join(", ")} open to the outside`,
       name: FIREWALL_UNIT,
-      content: [
-        "# Written by sprout-agent from the node manifest; local edits are replaced.",
-        "[Unit]",
-        "Description=Sprout edge: only SSH, HTTP and HTTPS (the open ports) from outside the cluster",
-        "Before=nginx.service",
-        "",
-        "[Service]",
-        "Type=oneshot",
-        "RemainAfterExit=yes",
-        `ExecStart=${FIREWALL_SCRIPT}`,
-        "",
-        "[Install]",
-        "WantedBy=multi-user.target",
-        "",
-      ].join("\n"),
+      content: renderUnit({
+        description: "Sprout edge: only SSH, HTTP and HTTPS (the open ports) from outside the cluster",
+        before: ["nginx.service"],
+        service: [
+          ["Type", "oneshot"],
+          ["RemainAfterExit", "yes"],
+        ],
+        execStart: [[FIREWALL_SCRIPT]],
+        wantedBy: "multi-user.target",
+      }),
       dependsOn: ["edge/firewall-script"],
       restartOnChangeOf: ["edge/firewall-script"],
     },

@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { BARRIER } from "../../shared/barrier-names.js";
 import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
 import { minorOf } from "../../shared/versions.js";
@@ -103,7 +104,7 @@ export function kubeletSteps(m: NodeManifest): StepInput[] {
       id: "kubelet/wait-apiserver",
       kind: "waitFor",
       description: "wait for the cluster's API server",
-      condition: { type: "barrier", name: "apiserver-ready" },
+      condition: { type: "barrier", name: BARRIER.apiServerReady },
       deadlineSeconds: 1800,
     });
   }

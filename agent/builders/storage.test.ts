@@ -4,6 +4,7 @@ import { Step, type StepOf } from "../../shared/steps.js";
 import { parseWith } from "../../shared/validate.js";
 import { validatePlan } from "../executor/validate-plan.js";
 import { mountUnitName, storageSteps } from "./storage.js";
+import { parseExecStart } from "./systemd-unit.js";
 
 type Storage = NonNullable<NodeManifest["storage"]>;
 const SERVERS = [
@@ -29,7 +30,7 @@ describe("storage builder", () => {
     expect(ids(list)).toEqual(["storage/filesystem", "storage/brick-mount", "storage/brick-dir", "storage/glusterd-dropin", "storage/glusterd"]);
     expect(byId<"filesystem">(list, "storage/filesystem")).toMatchObject({ device: "/dev/vdb", fsType: "xfs" });
     const mount = byId<"systemdUnit">(list, "storage/brick-mount");
-    expect(mount.content).toContain('ExecStart=/bin/sh -c "mountpoint -q /srv/sprout/brick || exec mount -o noatime,inode64 /dev/vdb /srv/sprout/brick"');
+    expect(parseExecStart(mount.content!)).toEqual([["/bin/sh", "-c", "mountpoint -q /srv/sprout/brick || exec mount -o noatime,inode64 /dev/vdb /srv/sprout/brick"]]);
     // At boot, glusterd starts its bricks only once their volume is mounted.
     expect(byId<"file">(list, "storage/glusterd-dropin").content).toBe("[Unit]\nRequires=sprout-brick-mount.service\nAfter=sprout-brick-mount.service\n");
     expect(byId<"systemdUnit">(list, "storage/glusterd")).toMatchObject({ name: "glusterd.service", state: "running", enabled: true });

@@ -1,5 +1,7 @@
 import type { NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
+import { BARRIER, STORAGE_STEP } from "../../shared/barrier-names.js";
+import { renderUnit } from "./systemd-unit.js";
 
 /**
  * The cluster's shared POSIX storage, a GlusterFS volume:
@@ -9,17 +11,11 @@ import type { StepInput } from "../../shared/steps.js";
  *   volume (and grows it when more storage nodes join) — a barrier, not an order;
  * - service nodes wait until the volume exists and mount it.
  * The Kubernetes side (PersistentVolumes, a StorageClass) is applied on the master
- * (control-plane/cluster-objects.ts).
+ * (control-plane/shared-storage-objects.ts).
  */
-export const STORAGE_BARRIERS = {
-  /** Every storage node in the spec finished the step `storage/glusterd`. */
-  bricksReady: "storage-nodes-reported",
-  /** A storage node finished the step `storage/volume`. */
-  volumeReady: "storage-volume-ready",
-} as const;
-export const GLUSTERD_STEP = "storage/glusterd";
+const GLUSTERD_STEP = STORAGE_STEP.glusterd;
+const VOLUME_STEP = STORAGE_STEP.volume;
 const BRICK_MOUNT_UNIT = "sprout-brick-mount.service";
-export const VOLUME_STEP = "storage/volume";
 
 export function storageSteps(m: NodeManifest): StepInput[] {
   const s = m.storage;
@@ -81,7 +77,7 @@ function volumeSteps(s: Storage): StepInput[] {
       kind: "waitFor",
       description: "every storage node runs glusterd with its brick",
       dependsOn: [GLUSTERD_STEP],
-      condition: { type: "barrier", name: STORAGE_BARRIERS.bricksReady },
+      condition: { type: "barrier", name: BARRIER.storageNodesReported },
       deadlineSeconds: 1800,
     },
     {
@@ -107,7 +103,7 @@ function clientSteps(s: Storage): StepInput[] {
       id: "storage/wait-volume",
       kind: "waitFor",
       description: `GlusterFS volume ${s.volume} exists`,
-      condition: { type: "barrier", name: STORAGE_BARRIERS.volumeReady },
+      condition: { type: "barrier", name: BARRIER.storageVolumeReady },
       deadlineSeconds: 1800,
     },
     {
@@ -139,25 +135,20 @@ export function mountUnitName(path: string): string {
  * (containers, the local provider's node machines) would wait forever.
  */
 function brickMountUnit(device: string, where: string): string {
-  return [
-    "# Written by sprout-agent from the node manifest; local edits are replaced.",
-    "[Unit]",
-    `Description=Sprout: mount the GlusterFS brick's volume ${device} at ${where}`,
-    "DefaultDependencies=no",
-    "After=local-fs-pre.target",
-    "Before=local-fs.target",
-    "",
-    "[Service]",
-    "Type=oneshot",
-    "RemainAfterExit=yes",
-    `ExecStartPre=/bin/mkdir -p ${where}`,
-    `ExecStart=/bin/sh -c "mountpoint -q ${where} || exec mount -o noatime,inode64 ${device} ${where}"`,
-    `ExecStop=/bin/umount ${where}`,
-    "",
-    "[Install]",
-    "WantedBy=local-fs.target",
-    "",
-  ].join("\n");
+  return renderUnit({
+    description: `Sprout: mount the GlusterFS brick's volume ${device} at ${where}`,
+    unit: [["DefaultDependencies", "no"]],
+    after: ["local-fs-pre.target"],
+    before: ["local-fs.target"],
+    service: [
+      ["Type", "oneshot"],
+      ["RemainAfterExit", "yes"],
+    ],
+    execStartPre: [["/bin/mkdir", "-p", where]],
+    execStart: [["/bin/sh", "-c", `mountpoint -q ${where} || exec mount -o noatime,inode64 ${device} ${where}`]],
+    execStop: [["/bin/umount", where]],
+    wantedBy: "local-fs.target",
+  });
 }
 
 function mountUnitFile(u: { description: string; what: string; where: string; type: string; options: string; wantedBy: string }): string {

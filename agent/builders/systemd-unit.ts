@@ -7,9 +7,14 @@
 export interface UnitSpec {
   description: string;
   after?: string[];
+  before?: string[];
   wants?: string[];
+  /** Other `[Unit]` settings, in order (e.g. `DefaultDependencies=no`). */
+  unit?: [string, string][];
   /** One command per entry (a oneshot may run several in order). */
   execStart: string[][];
+  execStartPre?: string[][];
+  execStop?: string[][];
   /** `[Service]` settings other than ExecStart, in order. */
   service: [string, string][];
   /** `WantedBy=`; `undefined` writes no `[Install]` section. */
@@ -29,9 +34,16 @@ export function renderUnit(u: UnitSpec): string {
   const lines = ["# Written by sprout-agent from the node manifest; local edits are replaced.", "[Unit]", `Description=${u.description}`];
   if (u.wants?.length) lines.push(`Wants=${u.wants.join(" ")}`);
   if (u.after?.length) lines.push(`After=${u.after.join(" ")}`);
+  if (u.before?.length) lines.push(`Before=${u.before.join(" ")}`);
+  for (const [k, v] of u.unit ?? []) lines.push(`${k}=${v}`);
   lines.push("", "[Service]");
   for (const [k, v] of u.service) lines.push(`${k}=${v}`);
-  for (const argv of u.execStart) lines.push(`ExecStart=${argv.map(quoteArg).join(" \\\n  ")}`);
+  const commands = (key: string, list: string[][] | undefined) => {
+    for (const argv of list ?? []) lines.push(`${key}=${argv.map(quoteArg).join(" \\\n  ")}`);
+  };
+  commands("ExecStartPre", u.execStartPre);
+  commands("ExecStart", u.execStart);
+  commands("ExecStop", u.execStop);
   if (u.wantedBy !== undefined) lines.push("", "[Install]", `WantedBy=${u.wantedBy}`);
   return `${lines.join("\n")}\n`;
 }
