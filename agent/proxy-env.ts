@@ -1,6 +1,5 @@
 import type { NodeManifest } from "../shared/node-manifest.js";
-
-const NAMES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"] as const;
+import { proxyEnv } from "./builders/egress-proxy.js";
 
 /**
  * The cluster's egress proxy for the agent itself: what it runs (kubectl, gluster, mkfs, nginx)
@@ -10,11 +9,8 @@ const NAMES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"] as const;
  * cluster's network, which NO_PROXY covers.
  */
 export function applyProxyEnv(m: NodeManifest, env: NodeJS.ProcessEnv = process.env): void {
-  const p = m.egressProxy;
-  const values: Record<(typeof NAMES)[number], string | undefined> = { HTTP_PROXY: p?.httpProxy, HTTPS_PROXY: p?.httpsProxy, NO_PROXY: p?.noProxy };
-  for (const name of NAMES) {
+  for (const [name, value] of Object.entries(proxyEnv(m))) {
     for (const key of [name, name.toLowerCase()]) {
-      const value = values[name];
       if (value === undefined) delete env[key];
       else env[key] = value;
     }

@@ -141,7 +141,7 @@ export class Coordinator {
     const events = await this.store.eventLog(node.name).load();
     const connected = this.isConnected(node.name);
     // The event log only grows, so its length stands for its content.
-    const key = `${events.length}|${connected}|${node.manifestRevision}|${node.joinedAt}|${node.certificateSerial}`;
+    const key = `${events.length}|${connected}|${node.manifestRevision}|${node.joinedAt}`;
     const cached = this.statusCache.get(node.name);
     if (cached?.key === key) return cached.status;
     const status = buildNodeStatus(node, events, connected);

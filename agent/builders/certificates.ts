@@ -1,4 +1,4 @@
-import type { CertProfileName } from "../../shared/cert-profiles.js";
+import { CERT_PROFILES, CertProfileName } from "../../shared/cert-profiles.js";
 import { NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
 
@@ -27,17 +27,8 @@ const LAYOUT: Record<CertProfileName, { base: string; ca: string }> = {
   "edge-controller": { base: `${PKI}/edge-controller`, ca: CA_PATHS.cluster },
 };
 
-const MASTER_PROFILES: CertProfileName[] = [
-  "kube-apiserver",
-  "apiserver-kubelet-client",
-  "apiserver-etcd-client",
-  "front-proxy-client",
-  "etcd-server",
-  "etcd-peer",
-  "kube-controller-manager",
-  "kube-scheduler",
-  "master-admin",
-];
+/** The control plane's identities: the profiles only a master may request. */
+const MASTER_PROFILES = CertProfileName.options.filter((p) => CERT_PROFILES[p].roles.join() === "master");
 
 export function certificatePaths(profile: CertProfileName): { keyPath: string; certPath: string; caPath: string } {
   const { base, ca } = LAYOUT[profile];

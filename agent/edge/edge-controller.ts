@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { Host } from "../host/host.js";
 import type { Logger } from "../../shared/log.js";
 import { describeError } from "../../shared/errors.js";
@@ -69,7 +68,7 @@ export async function runEdgeController(o: EdgeOptions): Promise<void> {
 
 /** Writes the routes and reloads nginx if they differ; returns whether it did. */
 async function applyRoutes(o: EdgeOptions, file: string, text: string): Promise<boolean> {
-  const previous = await readFile(file, "utf8").catch(() => undefined);
+  const previous = (await o.host.readFile(file))?.toString("utf8");
   if (previous === text) return false;
   await o.host.writeFile(file, text, 0o644);
   const test = await o.host.exec(["nginx", "-t", "-q"]);
