@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../coordinator/providers/local/node-network.js";
 import { cleanupCluster, startMachine, type NodeMachine } from "../coordinator/providers/local/node-machine.js";
 import { DEFAULT_KUBERNETES_VERSION, SPROUT_VERSION, minorSupport } from "../shared/versions.js";
-import { testNodeImage, waitFor } from "./support/harness.js";
+import { testNodeCidr, testNodeImage, waitFor } from "./support/harness.js";
 
 /**
  * What the node image carries besides its packages, checked inside a real node machine: the
@@ -41,8 +41,7 @@ describe("node image: offline OCI images and the agent", () => {
     imageRoot = await buildRootfs();
     timings.image = Date.now() - t;
     stateRoot = await mkdtemp(join(tmpdir(), `sprout-${cluster}-`));
-    const octet = (parseInt(createHash("sha256").update(cluster).digest("hex").slice(0, 4), 16) % 200) + 20;
-    network = await createNodeNetwork(cluster, `10.252.${octet}.0/24`, ["node-a"]);
+    network = await createNodeNetwork(cluster, testNodeCidr(cluster, "10.252"), ["node-a"]);
     const n = network.nodes[0]!;
     t = Date.now();
     machine = await startMachine({ cluster, node: n.name, imageRoot, stateDir: join(stateRoot, n.name), netns: n.netns, address: n.address });

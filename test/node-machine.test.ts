@@ -2,12 +2,12 @@ import { execFileSync } from "node:child_process";
 import { copyFile, mkdtemp, readFile, readdir, readlink, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../coordinator/providers/local/node-network.js";
 import { cleanupCluster, listMachines, startMachine, stopMachine, type NodeMachine } from "../coordinator/providers/local/node-machine.js";
 import { readMountinfo } from "../coordinator/providers/local/machine-cgroups.js";
-import { AGENT_BUNDLE, testNodeImage, waitFor } from "./support/harness.js";
+import { AGENT_BUNDLE, testNodeCidr, testNodeImage, waitFor } from "./support/harness.js";
 
 /**
  * Two real node machines booted from the image rootfs (image-build/build-rootfs.sh) on a real
@@ -52,8 +52,7 @@ describe("node machines", () => {
     imageRoot = await buildRootfs();
     timings.image = Date.now() - t;
     stateRoot = await mkdtemp(join(tmpdir(), `sprout-${cluster}-`));
-    const octet = (parseInt(createHash("sha256").update(cluster).digest("hex").slice(0, 4), 16) % 200) + 20;
-    network = await createNodeNetwork(cluster, `10.251.${octet}.0/24`, NODES);
+    network = await createNodeNetwork(cluster, testNodeCidr(cluster, "10.251"), NODES);
     t = Date.now();
     machines.push(
       ...(await Promise.all(

@@ -11,8 +11,8 @@ import type { NodeRole } from "../../shared/roles.js";
 import type { Step, StepOf } from "../../shared/steps.js";
 import { runSteps } from "../executor/executor.js";
 import { dependenciesOf, validatePlan } from "../executor/validate-plan.js";
-import type { UnitStatus } from "../host/host.js";
 import { RealHost } from "../host/real-host.js";
+import { LiveLikeHost } from "../host/live-like-host.testing.js";
 import { renderContainerdConfigV2, renderContainerdConfigV3 } from "./containerd.js";
 import { buildSteps } from "./index.js";
 import { renderKubeletConfig, renderKubeletUnit } from "./kubelet.js";
@@ -376,57 +376,6 @@ describe("buildSteps on a rootfs with the real executor", () => {
     expect((parseYaml(await text("var/lib/kubelet/config.yaml")) as { maxPods: number }).maxPods).toBe(50);
   });
 });
-
-/**
- * A rooted host that pretends to be a live machine for the kernel and systemd: files go under
- * the root for real, modules/sysctls/units are kept in memory, and unit actions are recorded.
- */
-class LiveLikeHost extends RealHost {
-  override readonly offline = false;
-  override readonly description = "live-like test host";
-  readonly actions: string[] = [];
-  private units = new Map<string, UnitStatus>();
-  private sysctls = new Map<string, string>();
-  private modules = new Set<string>();
-
-  override async isKernelModuleLoaded(name: string) {
-    return this.modules.has(name);
-  }
-  override async loadKernelModule(name: string) {
-    this.modules.add(name);
-  }
-  override async readSysctl(key: string) {
-    return this.sysctls.get(key) ?? "0";
-  }
-  override async writeSysctl(key: string, value: string) {
-    this.sysctls.set(key, value);
-  }
-  override async unitStatus(name: string) {
-    return { ...(this.units.get(name) ?? { enabled: false, active: false }) };
-  }
-  private set(name: string, change: Partial<UnitStatus>, action: string) {
-    this.units.set(name, { ...(this.units.get(name) ?? { enabled: false, active: false }), ...change });
-    this.actions.push(`${action} ${name}`);
-  }
-  override async reloadUnits() {
-    this.actions.push("daemon-reload");
-  }
-  override async enableUnit(name: string) {
-    this.set(name, { enabled: true }, "enable");
-  }
-  override async disableUnit(name: string) {
-    this.set(name, { enabled: false }, "disable");
-  }
-  override async startUnit(name: string) {
-    this.set(name, { active: true }, "start");
-  }
-  override async restartUnit(name: string) {
-    this.set(name, { active: true }, "restart");
-  }
-  override async stopUnit(name: string) {
-    this.set(name, { active: false }, "stop");
-  }
-}
 
 describe("buildSteps on a live machine", () => {
   let root: string;

@@ -12,8 +12,8 @@ import type { NodeRole } from "../../shared/roles.js";
 import type { Step, StepOf } from "../../shared/steps.js";
 import { runSteps } from "../executor/executor.js";
 import { dependenciesOf, validatePlan } from "../executor/validate-plan.js";
-import type { UnitStatus } from "../host/host.js";
 import { RealHost } from "../host/real-host.js";
+import { LiveLikeHost } from "../host/live-like-host.testing.js";
 import { buildSteps } from "./index.js";
 import { CONTROL_PLANE_STEPS as S, controlPlaneSteps, renderControlPlane } from "./control-plane/index.js";
 import { READY_TIMEOUT_SECONDS } from "./control-plane/bootstrap.js";
@@ -427,45 +427,6 @@ describe("control-plane steps on a rootfs with the real executor", () => {
     expect(second.changed).toBe(0);
   });
 });
-
-/** Files for real under a root; systemd simulated in memory, recording what the agent asks of it. */
-class LiveLikeHost extends RealHost {
-  override readonly offline = false;
-  override readonly description = "live-like test host";
-  readonly actions: string[] = [];
-  private units = new Map<string, UnitStatus>();
-  override async isKernelModuleLoaded() {
-    return true;
-  }
-  override async readSysctl() {
-    return "1";
-  }
-  override async unitStatus(name: string) {
-    return { ...(this.units.get(name) ?? { enabled: false, active: false }) };
-  }
-  private set(name: string, change: Partial<UnitStatus>, action: string) {
-    this.units.set(name, { ...(this.units.get(name) ?? { enabled: false, active: false }), ...change });
-    this.actions.push(`${action} ${name}`);
-  }
-  override async reloadUnits() {
-    this.actions.push("daemon-reload");
-  }
-  override async enableUnit(name: string) {
-    this.set(name, { enabled: true }, "enable");
-  }
-  override async disableUnit(name: string) {
-    this.set(name, { enabled: false }, "disable");
-  }
-  override async startUnit(name: string) {
-    this.set(name, { active: true }, "start");
-  }
-  override async restartUnit(name: string) {
-    this.set(name, { active: true }, "restart");
-  }
-  override async stopUnit(name: string) {
-    this.set(name, { active: false }, "stop");
-  }
-}
 
 describe("control-plane steps on a live machine", () => {
   let root: string;

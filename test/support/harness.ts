@@ -23,6 +23,15 @@ const REPO = resolve(import.meta.dirname, "../..");
 export const SPROUT_CLI = join(REPO, "dist/sprout.cjs");
 export const AGENT_BUNDLE = join(REPO, "dist/sprout-agent.cjs");
 
+/**
+ * A /24 for a test cluster's node network, its third octet derived from the cluster's name, so
+ * suites (and an interrupted earlier run still being swept) do not collide. `base` is `10.X`.
+ */
+export function testNodeCidr(cluster: string, base: string): string {
+  const octet = (parseInt(createHash("sha256").update(cluster).digest("hex").slice(0, 4), 16) % 200) + 20;
+  return `${base}.${octet}.0/24`;
+}
+
 /** The node image, built or reused by image-build/build-rootfs.sh (progress on stderr). */
 export const testNodeImage = (): Promise<NodeImage> => ensureNodeImage((line) => process.stderr.write(`${line}\n`), join(REPO, "image-build/build-rootfs.sh"));
 
