@@ -17,6 +17,7 @@ import { runSteps } from "./executor/executor.js";
 import { renderPlan } from "./executor/plan-format.js";
 import { runAgent } from "./run.js";
 import { runEdgeController } from "./edge/edge-controller.js";
+import { printFacts, runPushedStep } from "./push-module.js";
 
 const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its Sprout coordinator
 
@@ -24,6 +25,8 @@ usage:
   sprout-agent run  [--bootstrap FILE] [--root DIR] [--once] [--join-timeout SECONDS]
   sprout-agent plan [--bootstrap FILE] [--root DIR] [--manifest FILE]
   sprout-agent edge --server URL --ca FILE --cert FILE --key FILE --base-domain NAME [--address IP]
+  sprout-agent step [--args FILE]
+  sprout-agent facts
   sprout-agent version
 
   --bootstrap FILE  bootstrap file (default ${NODE_PATHS.bootstrap}, under --root when given)
@@ -33,6 +36,9 @@ usage:
 
   edge              the edge node's Ingress controller: routes Ingress objects through nginx
                     (run by sprout-edge.service, which the agent configures on edge nodes)
+  step              run one step pushed by a workstation, like an Ansible module: the request
+                    (JSON) from --args FILE or the first line of stdin (bench/push, the baseline)
+  facts             print this machine's facts as JSON (the push baseline's fact gathering)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -51,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       key: { type: "string" },
       "base-domain": { type: "string" },
       address: { type: "string" },
+      args: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -73,6 +80,10 @@ async function main(argv: string[]): Promise<number> {
       if (joinTimeout !== undefined && !(joinTimeout > 0)) throw new UserError("--join-timeout must be a positive number of seconds");
       return runAgent({ bootstrapPath, host, once: values.once, log, joinDeadlineMs: joinTimeout, signal: controller.signal });
     }
+    case "step":
+      return runPushedStep(host, values.args);
+    case "facts":
+      return printFacts(host);
     case "plan":
       return plan(host, bootstrapPath, values.manifest);
     case "edge": {

@@ -234,6 +234,13 @@ SOURCES
   systemctl --root="$tmp" enable containerd.service >>"$log" 2>&1
   # Role services start where the agent configures that role, never on every node from the image.
   systemctl --root="$tmp" disable etcd.service glusterd.service nginx.service >>"$log" 2>&1 || true
+  # sshd is off unless a provider turns it on, and every machine must have its own host keys: the
+  # ones the package made are removed, and ssh.service makes missing ones before it starts (as
+  # cloud-init does on a cloud image). A provider may also write pinned keys before boot.
+  systemctl --root="$tmp" disable ssh.service ssh.socket >>"$log" 2>&1 || true
+  rm -f "$tmp"/etc/ssh/ssh_host_*
+  mkdir -p "$tmp/etc/systemd/system/ssh.service.d"
+  printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >"$tmp/etc/systemd/system/ssh.service.d/host-keys.conf"
   mask=(
     getty@.service serial-getty@.service console-getty.service getty.target
     systemd-networkd-wait-online.service systemd-networkd.service systemd-networkd.socket

@@ -287,3 +287,16 @@ function truncate(text: string, max: number): string {
 function truncateStart(text: string, max: number): string {
   return text.length <= max ? text : "…" + text.slice(text.length - max + 1);
 }
+
+/**
+ * Runs one step on its own, outside a plan: for a workstation that pushes steps one at a time
+ * (the push baseline in bench/push). `outcomeOf` answers for the steps that ran before it on this
+ * node, so a unit still restarts when its config changed in an earlier push.
+ */
+export function runOneStep(
+  step: Step,
+  o: { host: Host; outcomeOf?: StepContext["outcomeOf"]; barriers?: RunOptions["barriers"]; sign?: RunOptions["sign"]; signal?: AbortSignal; emit?: RunOptions["emit"] },
+): Promise<StepResult> {
+  const runner = new StepRunner({ now: Date.now, emit: safeEmitter(o.emit), planning: false, signal: o.signal, backoff: DEFAULT_BACKOFF });
+  return runner.run(step, o.host, { outcomeOf: o.outcomeOf ?? (() => undefined), barriers: o.barriers, sign: o.sign, applied: false, planning: false });
+}
