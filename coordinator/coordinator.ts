@@ -8,7 +8,7 @@ import type { NodeRecord } from "./state/records.js";
 import { TokenService } from "./tokens/token-service.js";
 import { ManifestService } from "./manifest/manifest-service.js";
 import type { ClusterFacts } from "./manifest/render-manifest.js";
-import { storageServers } from "./manifest/storage-manifest.js";
+import { apiServerEndpointOf, clusterFactsOf } from "./manifest/cluster-facts.js";
 import { loadEdgeTls, type EdgeTls } from "./edge-tls.js";
 import { buildNodeStatus } from "./status/timeline.js";
 import { evaluateBarriers } from "./barriers.js";
@@ -64,23 +64,12 @@ export class Coordinator {
   /** `pending`: a node being joined, counted as if already stored. */
   clusterFacts(pending?: NodeRecord): ClusterFacts {
     const nodes = pending ? [...this.store.listNodes().filter((n) => n.name !== pending.name), pending] : this.store.listNodes();
-    return {
-      nodes: nodes.map((n) => ({ name: n.name, address: n.addresses[0]!, podCidr: n.podCidr })),
-      storageServers: storageServers(nodes),
-      caCertPem: this.pki.caCertPem,
-      etcdCaCertPem: this.pki.etcdCa.certPem,
-      frontProxyCaCertPem: this.pki.frontProxyCa.certPem,
-      apiServerEndpoint: this.apiServerEndpoint(pending),
-      edgeTls: this.edgeTls,
-    };
+    return clusterFactsOf(this.spec, this.pki, nodes, this.edgeTls);
   }
 
   /** The spec's endpoint, else the first master to join. */
   apiServerEndpoint(pending?: NodeRecord): string | undefined {
-    if (this.spec.controlPlaneEndpoint) return `https://${this.spec.controlPlaneEndpoint}:6443`;
-    const nodes = pending ? [...this.store.listNodes(), pending] : this.store.listNodes();
-    const master = nodes.find((n) => n.roles.includes("master"));
-    return master ? `https://${master.addresses[0]}:6443` : undefined;
+    return apiServerEndpointOf(this.spec, pending ? [...this.store.listNodes(), pending] : this.store.listNodes());
   }
 
   private notifyTimer: NodeJS.Timeout | undefined;

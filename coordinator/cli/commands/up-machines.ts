@@ -9,9 +9,7 @@ import { ensureNodeNetwork } from "../../providers/local/node-network.js";
 import { planNodes, withWorkers } from "../../providers/local/node-plan.js";
 import { ensureNodeImage } from "../../providers/local/node-image.js";
 import { listMachines, startMachine, type MachineSpec } from "../../providers/local/node-machine.js";
-import type { MachineDisk } from "../../providers/local/machine-disks.js";
-import type { ClusterSpec } from "../../../shared/cluster-spec.js";
-import { UserError } from "../../../shared/errors.js";
+import { storageDisksFor } from "../../providers/local/machine-disks.js";
 import { probeAgent, type AgentProbe } from "../../providers/local/agent-probe.js";
 import { color, formatMs, progress, printJson } from "../output.js";
 import { renderStatus } from "./status.js";
@@ -56,7 +54,7 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
       stateDir: join(paths.stateDir, "machines", nodes[i]!.name),
       netns: network.nodes[i]!.netns,
       address: network.nodes[i]!.address,
-      disks: nodes[i]!.roles.includes("storage") ? storageDisks(spec) : [],
+      disks: nodes[i]!.roles.includes("storage") ? storageDisksFor(spec) : [],
     });
     await Promise.all(
       nodes.map(async (node, i) => {
@@ -122,18 +120,6 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
     for (const id of issued) await started.co.tokens.revoke(id.split(".")[0]!).catch(() => undefined);
     await started.stop();
   }
-}
-
-/**
- * A storage node's volume, attached as a cloud would: the device `storage.device` names, backed
- * by a sparse file of `storage.volumeSizeGiB` in the node's state directory.
- */
-function storageDisks(spec: ClusterSpec): MachineDisk[] {
-  const device = spec.storage.device;
-  if (device === "none") return [];
-  const name = /^\/dev\/(vd[b-z])$/.exec(device)?.[1];
-  if (!name) throw new UserError(`storage.device ${device}: the local provider attaches storage volumes as /dev/vdb … /dev/vdz (or use none for a brick on the root filesystem)`);
-  return [{ name, sizeGiB: spec.storage.volumeSizeGiB }];
 }
 
 const FAILURE_GRACE_MS = 20_000;

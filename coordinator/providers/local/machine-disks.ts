@@ -1,6 +1,8 @@
 import { open, mkdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { must } from "./machine-process.js";
+import type { ClusterSpec } from "../../../shared/cluster-spec.js";
+import { UserError } from "../../../shared/errors.js";
 
 /**
  * A node machine's attached block devices, as a cloud attaches a volume: a sparse file in the
@@ -72,4 +74,16 @@ async function loopsOf(match: (backingFile: string) => boolean): Promise<string[
     if (name && back && match(back)) loops.push(name);
   }
   return loops;
+}
+
+/**
+ * A storage node's volume, attached as a cloud would: the device `storage.device` names, backed
+ * by a sparse file of `storage.volumeSizeGiB` in the node's state directory.
+ */
+export function storageDisksFor(spec: ClusterSpec): MachineDisk[] {
+  const device = spec.storage.device;
+  if (device === "none") return [];
+  const name = /^\/dev\/(vd[b-z])$/.exec(device)?.[1];
+  if (!name) throw new UserError(`storage.device ${device}: the local provider attaches storage volumes as /dev/vdb … /dev/vdz (or use none for a brick on the root filesystem)`);
+  return [{ name, sizeGiB: spec.storage.volumeSizeGiB }];
 }
