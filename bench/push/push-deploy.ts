@@ -1,0 +1,168 @@
+import type { ClusterSpec } from "../../shared/cluster-spec.js";
+import { NodeFacts } from "../../shared/join.js";
+import { parseJsonWith } from "../../shared/validate.js";
+import type { StepOutcome } from "../../shared/steps.js";
+import { renderKubeconfig } from "../../shared/kubeconfig.js";
+import { loadOrCreateClusterPki, issueClientCertificate, type ClusterPki } from "../../coordinator/pki/cluster-pki.js";
+import { signProfileCertificate } from "../../coordinator/pki/profile-cert.js";
+import { signNodeCertificate, validateNodeCsr } from "../../coordinator/pki/node-csr.js";
+import { allocatePodCidr } from "../../coordinator/manifest/pod-cidr.js";
+import { clusterFactsOf } from "../../coordinator/manifest/cluster-facts.js";
+import { renderManifestBody } from "../../coordinator/manifest/render-manifest.js";
+import type { NodeRecord } from "../../coordinator/state/records.js";
+import { buildSteps } from "../../agent/builders/index.js";
+import { startWanRelay, type WanRelay } from "./wan-relay.js";
+import { SshSession } from "./ssh-session.js";
+import { callModule } from "./module-call.js";
+import { LinearPlaybook, type HostPlan } from "./linear-playbook.js";
+import type { PushHost } from "./push-machines.js";
+
+/**
+ * The push baseline's workstation, Kubespray-style: from outside the cluster's network (every
+ * connection through a WAN relay), it gathers facts from every host, renders each host's
+ * configuration centrally (the same manifests and steps Sprout's agents build for themselves)
+ * and runs them as a linear playbook over SSH with a fork limit. The CA stays on the
+ * workstation, which signs the CSRs the hosts' keys produce.
+ */
+export interface PushSettings {
+  /** Hosts worked on at once per task (Ansible's default and Kubespray's: 5). */
+  forks: number;
+  pipelining: boolean;
+  rttMs: number;
+}
+
+export interface TaskRun {
+  host: string;
+  task: string;
+  start: number;
+  end: number;
+  outcome: StepOutcome;
+  error?: string;
+}
+
+export interface PushResult {
+  runs: TaskRun[];
+  /** Distinct tasks the playbook ran (facts included). */
+  tasks: number;
+  failedHosts: string[];
+  kubeconfig: string;
+}
+
+export async function pushDeploy(spec: ClusterSpec, hosts: PushHost[], o: PushSettings & { clientKey: string; pkiDir: string; log: (line: string) => void }): Promise<PushResult> {
+  const relays = new Map<string, WanRelay>();
+  const sessions = new Map<string, Promise<SshSession>>();
+  const runs: TaskRun[] = [];
+  try {
+    await Promise.all(hosts.map(async (h) => relays.set(h.name, await startWanRelay({ target: { host: h.address, port: 22 }, rttMs: o.rttMs }))));
+    const session = (h: PushHost) => {
+      let s = sessions.get(h.name);
+      if (!s) sessions.set(h.name, (s = connectWhenUp(h, relays.get(h.name)!, o.clientKey)));
+      return s;
+    };
+    const task = async (name: string, on: PushHost[], work: (h: PushHost, s: SshSession) => Promise<{ outcome: StepOutcome; error?: string }>) => {
+      await forEachLimited(on, o.forks, async (h) => {
+        const start = Date.now();
+        const r = await session(h).then((s) => work(h, s)).catch((err: Error) => ({ outcome: "failed" as const, error: err.message }));
+        runs.push({ host: h.name, task: name, start, end: Date.now(), ...r });
+      });
+    };
+
+    // Play 0: gather facts (Kubespray: gathering = smart, cached, so once per host).
+    const facts = new Map<string, NodeFacts>();
+    await task("gather-facts", hosts, async (h, s) => {
+      const r = await s.exec("sprout-agent facts");
+      if (r.code !== 0) throw new Error(`facts: exit ${r.code}: ${r.stderr}`);
+      facts.set(h.name, parseJsonWith(NodeFacts, r.stdout, `facts of ${h.name}`));
+      return { outcome: "unchanged" };
+    });
+    const unreachable = hosts.filter((h) => !facts.has(h.name));
+    if (unreachable.length > 0) throw new Error(`hosts unreachable: ${runs.filter((r) => r.outcome === "failed").map((r) => `${r.host}: ${r.error}`).join("; ")}`);
+
+    // The inventory's group_vars, rendered on the workstation: PKI, pod CIDRs, manifests, steps.
+    const pki = await loadOrCreateClusterPki(o.pkiDir);
+    const records = inventoryRecords(spec, hosts, facts);
+    const clusterFacts = clusterFactsOf(spec, pki, records);
+    const plans: HostPlan[] = records.map((r) => ({ host: r.name, roles: r.roles, steps: buildSteps({ ...renderManifestBody(spec, r, clusterFacts), revision: 1 }) }));
+    const playbook = new LinearPlaybook(spec, plans);
+    const recordOf = (name: string) => records.find((x) => x.name === name)!;
+    // "Join": each host makes its key; the workstation signs its node certificate.
+    await task("node-identity", hosts, async (h, s) => callModule(s, { identity: { nodeName: h.name, addresses: [h.address] } }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) }));
+    const byName = new Map(hosts.map((h) => [h.name, h]));
+    const stepOf = (host: string, id: string) => plans.find((p) => p.host === host)!.steps.find((s) => s.id === id)!;
+    let tasks = 2;
+    for (let t = playbook.next(); t; t = playbook.next()) {
+      tasks++;
+      await task(t.id, t.hosts.map((n) => byName.get(n)!), async (h, s) => {
+        const step = stepOf(h.name, t.id);
+        const earlier = playbook.outcomesOf(h.name);
+        const r = await callModule(s, { step, earlier }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) });
+        return { outcome: r.outcome, error: r.error };
+      });
+      for (const r of runs.filter((x) => x.task === t.id && t.hosts.includes(x.host))) playbook.record(r.host, t.id, r.outcome);
+      const failed = runs.filter((x) => x.task === t.id && x.outcome === "failed");
+      for (const f of failed) o.log(`  ${f.host}: task ${t.id} failed: ${f.error ?? ""}`);
+    }
+    const admin = await issueClientCertificate(pki, { commonName: "sprout-admin", organizations: ["system:masters"] });
+    const kubeconfig = renderKubeconfig({ clusterName: spec.name, server: clusterFacts.apiServerEndpoint!, user: "sprout-admin", ca: { pem: pki.caCertPem }, client: admin });
+    return { runs, tasks, failedHosts: playbook.failed, kubeconfig };
+  } finally {
+    for (const s of sessions.values()) await s.then((x) => x.close()).catch(() => {});
+    for (const r of relays.values()) await r.close();
+  }
+}
+
+/** The records a coordinator would hold after every host joined: inventory order, pod CIDRs in turn. */
+function inventoryRecords(spec: ClusterSpec, hosts: PushHost[], facts: Map<string, NodeFacts>): NodeRecord[] {
+  const used: number[] = [];
+  return hosts.map((h, i) => {
+    const pod = allocatePodCidr(spec.networks.podCidr, spec.networks.podCidrMaskSize, used);
+    used.push(pod.index);
+    return {
+      name: h.name,
+      roles: h.roles,
+      addresses: [h.address],
+      tokenId: "push",
+      publicKeyHash: "",
+      certificate: "",
+      certificateSerial: "",
+      podCidr: pod.cidr,
+      podCidrIndex: pod.index,
+      joinedAt: i,
+      facts: facts.get(h.name)!,
+      manifestRevision: 1,
+      manifestHash: "",
+    };
+  });
+}
+
+function answers(spec: ClusterSpec, pki: ClusterPki, node: NodeRecord) {
+  return {
+    sign: async (profile: Parameters<typeof signProfileCertificate>[1]["profile"], csr: string) =>
+      signProfileCertificate(pki, { profile, csr }, node, { serviceCidr: spec.networks.serviceCidr, clusterDomain: spec.networks.clusterDomain, edgeBaseDomain: spec.edge.baseDomain }),
+    signNode: async (csr: string) => {
+      const validated = validateNodeCsr(csr, { nodeName: node.name, allowedDnsNames: [node.name], allowedIps: node.addresses });
+      return { certificate: signNodeCertificate(pki, validated, node.name), caCertificate: pki.caCertPem };
+    },
+    // The playbook runs a barrier's task only once it holds (see LinearPlaybook).
+    barrier: async () => true,
+  };
+}
+
+/** Like Kubespray's `wait_for_connection` (and its ConnectionAttempts=100): retry until sshd answers. */
+async function connectWhenUp(h: PushHost, relay: WanRelay, privateKey: string): Promise<SshSession> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await SshSession.open({ name: h.name, host: relay.host, port: relay.port, privateKey, hostKey: h.hostKey });
+    } catch (err) {
+      if (attempt >= 100) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}

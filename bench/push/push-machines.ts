@@ -1,0 +1,73 @@
+import { join } from "node:path";
+import ssh2 from "ssh2";
+import type { ClusterSpec } from "../../shared/cluster-spec.js";
+import { planNodes, type PlannedNode } from "../../coordinator/providers/local/node-plan.js";
+import { createNodeNetwork, type NodeNetwork } from "../../coordinator/providers/local/node-network.js";
+import { cleanupCluster, startMachine, type NodeMachine } from "../../coordinator/providers/local/node-machine.js";
+import { storageDisksFor } from "../../coordinator/providers/local/machine-disks.js";
+
+/**
+ * The push baseline's machines: the same image and topology as `sprout up`, but booted as a cloud
+ * boots VMs for Ansible — sshd running with a host key made for this machine (pinned by the
+ * workstation, so no trust on first use), the workstation's key in root's authorized_keys, and
+ * no agent: nothing on the node acts by itself.
+ */
+export interface PushHost extends PlannedNode {
+  address: string;
+  /** The host key's public blob: the workstation accepts only this key. */
+  hostKey: Buffer;
+  machine: NodeMachine;
+}
+
+export interface PushMachines {
+  hosts: PushHost[];
+  network: NodeNetwork;
+  /** The workstation's private key (OpenSSH format), authorized on every host. */
+  clientKey: string;
+  destroy(): Promise<void>;
+}
+
+export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string; stateDir: string }): Promise<PushMachines> {
+  const nodes = planNodes(spec);
+  const client = ssh2.utils.generateKeyPairSync("ed25519");
+  const network = await createNodeNetwork(spec.name, spec.networks.nodeCidr, nodes.map((n) => n.name));
+  const destroy = async () => {
+    await cleanupCluster(spec.name);
+    await network.destroy();
+  };
+  try {
+    const hosts = await Promise.all(
+      nodes.map(async (node, i): Promise<PushHost> => {
+        const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
+        const machine = await startMachine({
+          cluster: spec.name,
+          node: node.name,
+          imageRoot: o.imageRoot,
+          stateDir: join(o.stateDir, node.name),
+          netns: network.nodes[i]!.netns,
+          address: network.nodes[i]!.address,
+          disks: node.roles.includes("storage") ? storageDisksFor(spec) : [],
+          files: [
+            { path: "/etc/ssh/ssh_host_ed25519_key", content: hostKey.private, mode: 0o600 },
+            { path: "/etc/ssh/ssh_host_ed25519_key.pub", content: `${hostKey.public}\n`, mode: 0o644 },
+            { path: "/root/.ssh/authorized_keys", content: `${client.public}\n`, mode: 0o600 },
+            // Started at boot (the image leaves sshd off), as `systemctl enable` would.
+            { path: "/etc/systemd/system/multi-user.target.d/ssh.conf", content: "[Unit]\nWants=ssh.service\n", mode: 0o644 },
+            { path: "/etc/systemd/system/sprout-agent.service.d/push-baseline.conf", content: "[Unit]\n# The push baseline configures this node from a workstation.\nConditionPathExists=/nonexistent\n", mode: 0o644 },
+          ],
+        });
+        return { ...node, address: network.nodes[i]!.address, hostKey: publicBlob(hostKey.public), machine };
+      }),
+    );
+    return { hosts, network, clientKey: client.private, destroy };
+  } catch (err) {
+    await destroy().catch(() => {});
+    throw err;
+  }
+}
+
+function publicBlob(openSshPublic: string): Buffer {
+  const key = ssh2.utils.parseKey(openSshPublic);
+  if (key instanceof Error) throw key;
+  return (Array.isArray(key) ? key[0]! : key).getPublicSSH();
+}
