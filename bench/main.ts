@@ -2,6 +2,9 @@
  * `npm run bench -- [agent|pki|join|roles|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
  * keeps a copy in bench/results/<name>.json. Each benchmark runs in its own process so one
  * cannot warm or load another.
+ *
+ * `npm run bench -- deploy [options]` (or just `npm run bench -- --quick`): the pull-vs-push
+ * deployment benchmark (bench/deploy.ts), which writes its own results to bench/results/deploy/.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -14,12 +17,18 @@ const BENCHES: Record<string, string> = {
   roles: "bench/roles.ts",
 };
 
-const [which = "all", ...rest] = process.argv.slice(2);
+const args = process.argv.slice(2);
+if (args[0] === "deploy" || args[0]?.startsWith("--")) {
+  const deployArgs = args[0] === "deploy" ? args.slice(1) : args;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "bench/deploy.ts", ...deployArgs], { stdio: "inherit" });
+  process.exit(r.status ?? 1);
+}
+const [which = "all", ...rest] = args;
 const names = which === "all" ? Object.keys(BENCHES) : [which];
 for (const name of names) {
   const file = BENCHES[name];
   if (!file) {
-    process.stderr.write(`unknown benchmark "${name}"; choose ${Object.keys(BENCHES).join(", ")} or all\n`);
+    process.stderr.write(`unknown benchmark "${name}"; choose ${Object.keys(BENCHES).join(", ")}, all, or deploy\n`);
     process.exit(2);
   }
   const r = spawnSync(process.execPath, ["--import", "tsx", file, ...rest], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });

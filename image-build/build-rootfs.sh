@@ -62,7 +62,17 @@ mirror="${mirror:-http://deb.debian.org/debian}"
 mirror="${mirror%/}"
 security="${SPROUT_DEBIAN_SECURITY:-${mirror%/debian}/debian-security}"
 
-packages() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$files/packages.txt" | grep -v '^$'; }
+# SPROUT_IMAGE_FLAVOR=vanilla builds the push baseline's "vanilla image" instead (bench/push): a
+# plain Debian machine as a cloud image is — systemd, sshd, and Node.js standing in for the
+# Python that Ansible needs on its targets — with nothing of Kubernetes. It is the base stage of
+# packages-vanilla.txt only, kept in $SPROUT_CACHE/rootfs-vanilla/, and is printed instead.
+flavor="${SPROUT_IMAGE_FLAVOR:-sprout}"
+case "$flavor" in
+  sprout) package_list="$files/packages.txt" bases="$cache/rootfs-base" ;;
+  vanilla) package_list="$files/packages-vanilla.txt" bases="$cache/rootfs-vanilla" ;;
+  *) die "SPROUT_IMAGE_FLAVOR=$flavor: choose sprout or vanilla" ;;
+esac
+packages() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$package_list" | grep -v '^$'; }
 
 # --- inputs and versions -------------------------------------------------------------------------
 
@@ -94,7 +104,7 @@ k8s_bin="$("$here/kubernetes-binaries.sh")"
 k8s_version="$(basename "$(dirname "$k8s_bin")")"
 base_hash() {
   {
-    echo "suite=$suite mirror=$mirror security=$security"
+    echo "flavor=$flavor suite=$suite mirror=$mirror security=$security"
     sha256sum "$here/build-rootfs.sh"
     (cd "$files" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
     echo "kubernetes=$k8s_version"
@@ -125,18 +135,23 @@ image_hash() {
 }
 version="$suite-$(image_hash)"
 root="$cache/rootfs/$version"
-base="$cache/rootfs-base/$base_version"
+base="$bases/$base_version"
 
-if [ -f "$root/etc/sprout/image-version" ] && [ -e "$cache/rootfs/$version.complete" ]; then
+if [ "$flavor" = vanilla ] && [ -e "$bases/$base_version.complete" ] && [ -d "$base" ]; then
+  say "cached: $base (vanilla)"
+  echo "$base"
+  exit 0
+fi
+if [ "$flavor" = sprout ] && [ -f "$root/etc/sprout/image-version" ] && [ -e "$cache/rootfs/$version.complete" ]; then
   say "cached: $root ($version)"
   echo "$root"
   exit 0
 fi
 
-mkdir -p "$cache/rootfs" "$cache/rootfs-base" "$cache/debs"
+mkdir -p "$cache/rootfs" "$bases" "$cache/debs"
 exec 9>"$cache/rootfs/.lock"
 say "waiting for the build lock" && flock 9 && say "got the build lock"
-if [ -e "$cache/rootfs/$version.complete" ]; then # another build finished meanwhile
+if [ "$flavor" = sprout ] && [ -e "$cache/rootfs/$version.complete" ]; then # another build finished meanwhile
   say "cached: $root ($version)"
   echo "$root"
   exit 0
@@ -153,8 +168,8 @@ build_base() {
     fi
   fi
 
-  tmp="$cache/rootfs-base/$base_version.tmp"
-  log="$cache/rootfs-base/$base_version.log"
+  tmp="$bases/$base_version.tmp"
+  log="$bases/$base_version.log"
   : >"$log"
   # The build runs in its own mount namespace: /proc and the .deb cache mounted into the chroot
   # disappear with it, even if the build is killed, so the rm below never descends into a mount.
@@ -202,15 +217,17 @@ SOURCES
     umount "$t/var/cache/apt/archives" "$t/proc"
   }
   export -f build say die packages
-  export cache log suite mirror security files start
+  export cache log suite mirror security files start package_list
   unshare --mount --fork bash -c 'build "$1"' build "$tmp"
 
   say "configuring the base"
   # Kubernetes binaries (kubectl comes from the kubernetes-client package).
-  install -m 0755 "$k8s_bin"/* "$tmp/usr/local/bin/"
+  if [ "$flavor" = sprout ]; then install -m 0755 "$k8s_bin"/* "$tmp/usr/local/bin/"; fi
   install -m 0755 "$node_bin" "$tmp/usr/local/bin/node"
   install -D -m 0755 "$files/sprout-init" "$tmp/usr/local/sbin/sprout-init"
   install -d -m 0755 "$tmp/etc/sprout"
+  # Machines boot only a versioned rootfs; the vanilla image is its own base.
+  if [ "$flavor" = vanilla ]; then echo "vanilla-$base_version" >"$tmp/etc/sprout/image-version"; fi
 
   # Identity is per machine: the provider writes hostname and a fresh machine-id before boot.
   : >"$tmp/etc/machine-id"
@@ -223,15 +240,17 @@ SOURCES
 
   # iptables: the legacy backend, which this kernel offers (ip_tables) and Kubernetes 1.20's
   # kube-proxy and kubelet expect to share with the CNI plugins.
-  chroot "$tmp" update-alternatives --set iptables /usr/sbin/iptables-legacy >>"$log" 2>&1
-  chroot "$tmp" update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >>"$log" 2>&1
+  if [ "$flavor" = sprout ]; then
+    chroot "$tmp" update-alternatives --set iptables /usr/sbin/iptables-legacy >>"$log" 2>&1
+    chroot "$tmp" update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >>"$log" 2>&1
+  fi
 
   # Units: containerd on; nothing that waits for a console, a network manager, or host hardware;
   # etcd, glusterd and nginx only where the agent configures their role. With systemd-networkd and its
   # wait-online service masked (and no ifupdown), nothing orders network-online.target: it is
   # reached as soon as a unit wants it.
   systemctl --root="$tmp" set-default multi-user.target >>"$log" 2>&1
-  systemctl --root="$tmp" enable containerd.service >>"$log" 2>&1
+  if [ "$flavor" = sprout ]; then systemctl --root="$tmp" enable containerd.service >>"$log" 2>&1; fi
   # Role services start where the agent configures that role, never on every node from the image.
   systemctl --root="$tmp" disable etcd.service glusterd.service nginx.service >>"$log" 2>&1 || true
   # sshd is off unless a provider turns it on, and every machine must have its own host keys: the
@@ -268,14 +287,18 @@ SOURCES
 
   rm -rf --one-file-system "$base"
   mv "$tmp" "$base"
-  touch "$cache/rootfs-base/$base_version.complete"
+  touch "$bases/$base_version.complete"
   say "built the base $base ($(du -sh --one-file-system "$base" | cut -f1)); log: $log"
 }
 
-if [ -e "$cache/rootfs-base/$base_version.complete" ] && [ -d "$base" ]; then
+if [ -e "$bases/$base_version.complete" ] && [ -d "$base" ]; then
   say "base cached: $base"
 else
   build_base
+fi
+if [ "$flavor" = vanilla ]; then
+  echo "$base"
+  exit 0
 fi
 
 # --- stage 2: the image (base + images + agent) --------------------------------------------------

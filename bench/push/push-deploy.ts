@@ -16,6 +16,7 @@ import { SshSession } from "./ssh-session.js";
 import { callModule } from "./module-call.js";
 import { LinearPlaybook, type HostPlan } from "./linear-playbook.js";
 import type { PushHost } from "./push-machines.js";
+import type { RawTask } from "./vanilla.js";
 
 /**
  * The push baseline's workstation, Kubespray-style: from outside the cluster's network (every
@@ -37,6 +38,8 @@ export interface TaskRun {
   start: number;
   end: number;
   outcome: StepOutcome;
+  /** The module's own time on the host; the rest is SSH round trips and starting the module. */
+  remoteMs?: number;
   error?: string;
 }
 
@@ -48,7 +51,11 @@ export interface PushResult {
   kubeconfig: string;
 }
 
-export async function pushDeploy(spec: ClusterSpec, hosts: PushHost[], o: PushSettings & { clientKey: string; pkiDir: string; log: (line: string) => void }): Promise<PushResult> {
+export async function pushDeploy(
+  spec: ClusterSpec,
+  hosts: PushHost[],
+  o: PushSettings & { clientKey: string; pkiDir: string; log: (line: string) => void; /** Raw tasks before facts (the vanilla image's installs). */ prelude?: RawTask[] },
+): Promise<PushResult> {
   const relays = new Map<string, WanRelay>();
   const sessions = new Map<string, Promise<SshSession>>();
   const runs: TaskRun[] = [];
@@ -59,13 +66,19 @@ export async function pushDeploy(spec: ClusterSpec, hosts: PushHost[], o: PushSe
       if (!s) sessions.set(h.name, (s = connectWhenUp(h, relays.get(h.name)!, o.clientKey)));
       return s;
     };
-    const task = async (name: string, on: PushHost[], work: (h: PushHost, s: SshSession) => Promise<{ outcome: StepOutcome; error?: string }>) => {
+    const task = async (name: string, on: PushHost[], work: (h: PushHost, s: SshSession) => Promise<{ outcome: StepOutcome; error?: string; remoteMs?: number }>) => {
       await forEachLimited(on, o.forks, async (h) => {
         const start = Date.now();
         const r = await session(h).then((s) => work(h, s)).catch((err: Error) => ({ outcome: "failed" as const, error: err.message }));
         runs.push({ host: h.name, task: name, start, end: Date.now(), ...r });
       });
     };
+
+    for (const raw of o.prelude ?? []) {
+      await task(raw.name, hosts, async (h, s) => (await raw.run(h, s), { outcome: "changed" }));
+      const failed = runs.filter((r) => r.task === raw.name && r.outcome === "failed");
+      if (failed.length > 0) throw new Error(`${raw.name} failed: ${failed.map((r) => `${r.host}: ${r.error}`).join("; ")}`);
+    }
 
     // Play 0: gather facts (Kubespray: gathering = smart, cached, so once per host).
     const facts = new Map<string, NodeFacts>();
@@ -86,17 +99,20 @@ export async function pushDeploy(spec: ClusterSpec, hosts: PushHost[], o: PushSe
     const playbook = new LinearPlaybook(spec, plans);
     const recordOf = (name: string) => records.find((x) => x.name === name)!;
     // "Join": each host makes its key; the workstation signs its node certificate.
-    await task("node-identity", hosts, async (h, s) => callModule(s, { identity: { nodeName: h.name, addresses: [h.address] } }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) }));
+    await task("node-identity", hosts, async (h, s) => {
+      const r = await callModule(s, { identity: { nodeName: h.name, addresses: [h.address] } }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) });
+      return { outcome: r.outcome, error: r.error, remoteMs: Math.round(r.durationMs) };
+    });
     const byName = new Map(hosts.map((h) => [h.name, h]));
     const stepOf = (host: string, id: string) => plans.find((p) => p.host === host)!.steps.find((s) => s.id === id)!;
-    let tasks = 2;
+    let tasks = 2 + (o.prelude?.length ?? 0);
     for (let t = playbook.next(); t; t = playbook.next()) {
       tasks++;
       await task(t.id, t.hosts.map((n) => byName.get(n)!), async (h, s) => {
         const step = stepOf(h.name, t.id);
         const earlier = playbook.outcomesOf(h.name);
         const r = await callModule(s, { step, earlier }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) });
-        return { outcome: r.outcome, error: r.error };
+        return { outcome: r.outcome, error: r.error, remoteMs: Math.round(r.durationMs) };
       });
       for (const r of runs.filter((x) => x.task === t.id && t.hosts.includes(x.host))) playbook.record(r.host, t.id, r.outcome);
       const failed = runs.filter((x) => x.task === t.id && x.outcome === "failed");

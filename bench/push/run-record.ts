@@ -1,0 +1,65 @@
+import { readFileSync } from "node:fs";
+
+/**
+ * One deployment as the benchmark records it, for either side. Times are milliseconds from the
+ * moment the machines start booting (pull: `sprout up` starts; push: the workstation boots the
+ * machines and then connects).
+ */
+export type Side = "pull" | "push-kubespray" | "push-tuned";
+export type Scenario = "same-image" | "vanilla";
+
+export interface NodeSpan {
+  name: string;
+  roles: string[];
+  /** Joined (pull) / first task on the host (push). */
+  startMs: number;
+  /** Its last step finished. */
+  endMs: number;
+}
+
+export interface StepTiming {
+  node: string;
+  step: string;
+  startMs: number;
+  durationMs: number;
+  /** Push: the module's own time on the host; the rest of durationMs is the SSH round trips and the module's start. */
+  remoteMs?: number;
+}
+
+export interface DeployRun {
+  side: Side;
+  scenario: Scenario;
+  nodes: number;
+  repeat: number;
+  rttMs: number;
+  forks?: number;
+  pipelining?: boolean;
+  ok: boolean;
+  error?: string;
+  /** Boot → all nodes Ready, a pod running on every worker, the edge answering. */
+  totalMs: number;
+  /** Boot → every node's configuration done (pull: all agents converged; push: the playbook ended). */
+  configuredMs: number;
+  readyMs: number;
+  podsMs: number;
+  edgeMs: number;
+  /** Busy CPU time of the whole machine during the run (2 cores here), in seconds. */
+  cpuBusySeconds: number;
+  /** Push: CPU time of the workstation process (ssh2, the relays, signing). */
+  workstationCpuSeconds?: number;
+  /** Vanilla: bytes the package mirror sent (all nodes). */
+  mirrorBytes?: number;
+  /** Push: distinct tasks and task × host calls. */
+  tasks?: number;
+  calls?: number;
+  perNode: NodeSpan[];
+  steps: StepTiming[];
+  measuredAt: string;
+}
+
+/** Busy CPU seconds of the machine so far (all cores), from /proc/stat. */
+export function cpuBusySeconds(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields as number[];
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
+}
