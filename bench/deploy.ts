@@ -4,16 +4,18 @@
  * machine, then a model for the sizes it cannot hold. See bench/push/ and the README.
  *
  *   npm run bench -- deploy [--quick] [--sizes 8,16] [--repeats 3] [--rtt 40] [--mirror-mbps 125]
- *                           [--sides pull,push-kubespray,push-tuned] [--scenarios vanilla,same-image]
- *                           [--out bench/results/deploy]
+ *                           [--variants pull,push-kubespray:vanilla,…] [--out bench/results/deploy]
  *
  * Sides: pull = `sprout up`; push-kubespray = forks 5, pipelining, one connection per host (Kubespray's
  * ansible.cfg on Ansible's defaults); push-tuned = forks = nodes. Scenarios (push only; pull always
  * boots Sprout's image): vanilla = plain Debian, the push side installs everything from the capped
  * mirror first (the paper's comparison); same-image = Sprout's image, only configuration is pushed.
- * --quick: sizes 4 and 8, one repeat. Each run boots its own machines and removes them after.
+ * --variants picks side:scenario pairs (default: all five). --quick: sizes 4 and 8, one repeat,
+ * and three variants: pull, push-kubespray:vanilla (the paper's comparison) and
+ * push-tuned:same-image (the best push can do). Each run boots its own machines and removes them.
  * Writes runs.json, runs.csv, timelines/*.json, model.json, summary.md, deploy-time.svg/.png.
  * The coordinator load test (`bench join --n 1000 --streams`) runs too, for the summary.
+ * --report re-renders summary, model and charts from the runs already in --out (no measuring).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
@@ -24,7 +26,7 @@ import { kubenowTopology, topologySpec } from "./push/topology.js";
 import { pullRun } from "./push/pull-run.js";
 import { pushRun } from "./push/push-run.js";
 import type { DeployRun, Scenario, Side } from "./push/run-record.js";
-import { buildModels, chartSeries, renderSummary, runsCsv, summarize, SIDES, variantOf } from "./push/report.js";
+import { buildModels, chartSeries, renderSummary, runsCsv, summarize, VARIANTS, variantOf } from "./push/report.js";
 import { buildMirrorRoot } from "./push/vanilla.js";
 import { deployChartSvg, svgToPng } from "./push/chart.js";
 
@@ -35,22 +37,24 @@ const { values } = parseArgs({
     sizes: { type: "string" },
     repeats: { type: "string" },
     rtt: { type: "string", default: "40" },
-    sides: { type: "string", default: SIDES.map((s) => s.side).join(",") },
-    scenarios: { type: "string", default: "vanilla,same-image" },
+    variants: { type: "string" },
     "mirror-mbps": { type: "string", default: "125" },
     out: { type: "string", default: join(REPO, "bench/results/deploy") },
     "join-nodes": { type: "string", default: "1000" },
+    report: { type: "boolean", default: false },
   },
 });
 const sizes = (values.sizes ?? (values.quick ? "4,8" : "8,16")).split(",").map(Number);
 const repeats = Number(values.repeats ?? (values.quick ? 1 : 3));
 const rttMs = Number(values.rtt);
-const sides = values.sides!.split(",") as Side[];
-for (const s of sides) if (!SIDES.some((x) => x.side === s)) throw new Error(`--sides: unknown side "${s}" (choose from ${SIDES.map((x) => x.side).join(", ")})`);
+const QUICK_VARIANTS = ["pull", "push-kubespray:vanilla", "push-tuned:same-image"];
+const variants = (values.variants?.split(",") ?? (values.quick ? QUICK_VARIANTS : VARIANTS.map((v) => v.variant))).map((v) => {
+  if (!VARIANTS.some((x) => x.variant === v)) throw new Error(`--variants: unknown variant "${v}" (choose from ${VARIANTS.map((x) => x.variant).join(", ")})`);
+  const [side, scenario = "same-image"] = v.split(":") as [Side, Scenario?];
+  return { side, scenario };
+});
 if (sizes.some((n) => !Number.isInteger(n) || n < 3)) throw new Error(`--sizes: every size must be a whole number of at least 3 nodes, got ${values.sizes}`);
 if (!(repeats >= 1) || !(rttMs >= 0)) throw new Error("--repeats must be at least 1 and --rtt at least 0");
-const scenarios = values.scenarios!.split(",") as Scenario[];
-for (const s of scenarios) if (s !== "vanilla" && s !== "same-image") throw new Error(`--scenarios: unknown scenario "${s}" (vanilla, same-image)`);
 const mirrorMBps = Number(values["mirror-mbps"]);
 if (!(mirrorMBps > 0)) throw new Error(`--mirror-mbps must be a positive number of MB/s, got ${values["mirror-mbps"]}`);
 const out = values.out!;
@@ -58,75 +62,103 @@ mkdirSync(join(out, "timelines"), { recursive: true });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const command = `npm run bench -- deploy ${process.argv.slice(2).join(" ")}`.trim();
 
-const image = await ensureNodeImage((line) => log(`  ${line}`), join(REPO, "image-build/build-rootfs.sh"));
-log(`node image ${image.version}`);
-let vanilla: { imageRoot: string; mirrorRoot: string; packages: string[] } | undefined;
-if (scenarios.includes("vanilla") && sides.some((s) => s !== "pull")) {
-  log("vanilla image and package mirror (cached after the first run)");
-  const built = spawnSync(join(REPO, "image-build/build-rootfs.sh"), { encoding: "utf8", env: { ...process.env, SPROUT_IMAGE_FLAVOR: "vanilla" }, stdio: ["ignore", "pipe", "inherit"] });
-  if (built.status !== 0) throw new Error(`building the vanilla image failed (exit ${built.status})`);
-  const mirrorDir = join(out, ".work", "mirror");
-  rmSync(mirrorDir, { recursive: true, force: true });
-  const mirror = await buildMirrorRoot(mirrorDir);
-  vanilla = { imageRoot: built.stdout.trim().split("\n").at(-1)!, mirrorRoot: mirror.root, packages: mirror.packages };
-}
+type JoinSummary = { nodes: number; joinsPerSecond: number; p50Ms: number; p99Ms: number; peakRssMiB: number };
+const JOIN_RESULT = join(REPO, "bench/results/join.json");
 
-const runs: DeployRun[] = [];
-const save = () => {
-  writeFileSync(join(out, "runs.json"), JSON.stringify(runs.map(({ steps: _s, perNode: _p, ...r }) => r), null, 2) + "\n");
-  writeFileSync(join(out, "runs.csv"), runsCsv(runs));
-};
-for (let repeat = 1; repeat <= repeats; repeat++) {
-  for (const nodes of sizes) {
-    const variants = sides.flatMap((side): { side: Side; scenario: Scenario }[] => (side === "pull" ? [{ side, scenario: "same-image" as Scenario }] : scenarios.map((scenario) => ({ side, scenario }))));
-    for (const { side, scenario } of variants) {
-      const name = `bd${side === "pull" ? "l" : side === "push-kubespray" ? "k" : "t"}${scenario === "vanilla" ? "v" : ""}${nodes}`;
-      const { spec, yaml } = topologySpec(name, kubenowTopology(nodes), { nodeCidr: `10.252.${nodes % 250}.0/24`, coordinatorPort: 7700 + (nodes % 250) });
-      log(`[${new Date().toISOString().slice(11, 19)}] ${side}${side === "pull" ? "" : `, ${scenario}`}, ${nodes} nodes, repeat ${repeat}/${repeats}`);
-      const settings = { side, repeat, rttMs, forks: side === "push-tuned" ? nodes : 5, pipelining: true, log };
-      const run =
-        side === "pull"
-          ? await pullRun(spec, yaml, { workDir: join(out, ".work"), repeat, log })
-          : scenario === "vanilla"
-            ? await pushRun(spec, { ...settings, imageRoot: vanilla!.imageRoot, vanilla: { mirrorRoot: vanilla!.mirrorRoot, packages: vanilla!.packages, bytesPerSecond: mirrorMBps * 1e6 } })
-            : await pushRun(spec, { ...settings, imageRoot: image.root });
-      runs.push(run);
-      writeFileSync(join(out, "timelines", `${variantOf(run).replace(":", "-")}-${nodes}-${repeat}.json`), JSON.stringify({ side, scenario, nodes, repeat, perNode: run.perNode, steps: run.steps }, null, 1) + "\n");
-      save();
-      log(run.ok ? `  done in ${(run.totalMs / 1000).toFixed(1)} s (configured at ${(run.configuredMs / 1000).toFixed(1)} s, Ready at ${(run.readyMs / 1000).toFixed(1)} s)` : `  FAILED after ${(run.totalMs / 1000).toFixed(1)} s: ${run.error}`);
+let runs: DeployRun[];
+let join1000: JoinSummary | undefined;
+let meta: { command: string; rttMs: number; mirrorMBps: number };
+if (values.report) {
+  // Re-render the summary, model and charts from the runs already in --out.
+  meta = JSON.parse(readFileSync(join(out, "meta.json"), "utf8")) as typeof meta;
+  runs = (JSON.parse(readFileSync(join(out, "runs.json"), "utf8")) as DeployRun[]).map((r) => {
+    const t = JSON.parse(readFileSync(join(out, "timelines", timelineName(r)), "utf8")) as Pick<DeployRun, "perNode" | "steps">;
+    return { ...r, perNode: t.perNode, steps: t.steps };
+  });
+  join1000 = savedJoin();
+} else {
+  meta = { command, rttMs, mirrorMBps };
+  writeFileSync(join(out, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
+  runs = await measure();
+  join1000 = measureJoin() ?? savedJoin();
+}
+report(runs, join1000, meta);
+
+async function measure(): Promise<DeployRun[]> {
+  const image = await ensureNodeImage((line) => log(`  ${line}`), join(REPO, "image-build/build-rootfs.sh"));
+  log(`node image ${image.version}`);
+  let vanilla: { imageRoot: string; mirrorRoot: string; packages: string[] } | undefined;
+  if (variants.some((v) => v.scenario === "vanilla" && v.side !== "pull")) {
+    log("vanilla image and package mirror (cached after the first run)");
+    const built = spawnSync(join(REPO, "image-build/build-rootfs.sh"), { encoding: "utf8", env: { ...process.env, SPROUT_IMAGE_FLAVOR: "vanilla" }, stdio: ["ignore", "pipe", "inherit"] });
+    if (built.status !== 0) throw new Error(`building the vanilla image failed (exit ${built.status})`);
+    const mirrorDir = join(out, ".work", "mirror");
+    rmSync(mirrorDir, { recursive: true, force: true });
+    const mirror = await buildMirrorRoot(mirrorDir);
+    vanilla = { imageRoot: built.stdout.trim().split("\n").at(-1)!, mirrorRoot: mirror.root, packages: mirror.packages };
+  }
+  const done: DeployRun[] = [];
+  for (let repeat = 1; repeat <= repeats; repeat++) {
+    for (const nodes of sizes) {
+      for (const { side, scenario } of variants) {
+        const name = `bd${side === "pull" ? "l" : side === "push-kubespray" ? "k" : "t"}${scenario === "vanilla" ? "v" : ""}${nodes}`;
+        const { spec, yaml } = topologySpec(name, kubenowTopology(nodes), { nodeCidr: `10.252.${nodes % 250}.0/24`, coordinatorPort: 7700 + (nodes % 250) });
+        log(`[${new Date().toISOString().slice(11, 19)}] ${side}${side === "pull" ? "" : `, ${scenario}`}, ${nodes} nodes, repeat ${repeat}/${repeats}`);
+        const settings = { side, repeat, rttMs, forks: side === "push-tuned" ? nodes : 5, pipelining: true, log };
+        const run =
+          side === "pull"
+            ? await pullRun(spec, yaml, { workDir: join(out, ".work"), repeat, log })
+            : scenario === "vanilla"
+              ? await pushRun(spec, { ...settings, imageRoot: vanilla!.imageRoot, vanilla: { mirrorRoot: vanilla!.mirrorRoot, packages: vanilla!.packages, bytesPerSecond: mirrorMBps * 1e6 } })
+              : await pushRun(spec, { ...settings, imageRoot: image.root });
+        done.push(run);
+        writeFileSync(join(out, "timelines", timelineName(run)), JSON.stringify({ side, scenario, nodes, repeat, perNode: run.perNode, steps: run.steps }, null, 1) + "\n");
+        writeFileSync(join(out, "runs.json"), JSON.stringify(done.map(({ steps: _s, perNode: _p, ...r }) => r), null, 2) + "\n");
+        writeFileSync(join(out, "runs.csv"), runsCsv(done));
+        log(run.ok ? `  done in ${(run.totalMs / 1000).toFixed(1)} s (configured at ${(run.configuredMs / 1000).toFixed(1)} s, Ready at ${(run.readyMs / 1000).toFixed(1)} s)` : `  FAILED after ${(run.totalMs / 1000).toFixed(1)} s: ${run.error}`);
+      }
     }
   }
+  return done;
 }
 
-// The coordinator load test, for the summary's joins/s and p99 at 1,000 nodes.
-log(`coordinator load test: ${values["join-nodes"]} virtual nodes`);
-const joinRun = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "bench/join-load.ts"), "--n", values["join-nodes"]!, "--streams"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
-let join1000: { nodes: number; joinsPerSecond: number; p50Ms: number; p99Ms: number; peakRssMiB: number } | undefined;
-if (joinRun.status === 0) {
-  const j = JSON.parse(joinRun.stdout.trim().split("\n").at(-1)!) as { nodes: number; joinsPerSecond: number; latency: { p50Ms: number; p99Ms: number }; coordinatorPeakRssMiB: number };
-  join1000 = { nodes: j.nodes, joinsPerSecond: j.joinsPerSecond, p50Ms: j.latency.p50Ms, p99Ms: j.latency.p99Ms, peakRssMiB: j.coordinatorPeakRssMiB };
-  writeFileSync(join(REPO, "bench/results/join.json"), JSON.stringify({ measuredAt: new Date().toISOString(), ...j }, null, 2) + "\n");
-} else {
-  log(`the coordinator load test failed (exit ${joinRun.status}); the pull model uses the last recorded one`);
-  const saved = join(REPO, "bench/results/join.json");
-  if (existsSync(saved)) {
-    const j = JSON.parse(readFileSync(saved, "utf8")) as { nodes: number; joinsPerSecond: number; latency: { p50Ms: number; p99Ms: number }; coordinatorPeakRssMiB: number };
-    join1000 = { nodes: j.nodes, joinsPerSecond: j.joinsPerSecond, p50Ms: j.latency.p50Ms, p99Ms: j.latency.p99Ms, peakRssMiB: j.coordinatorPeakRssMiB };
+/** The coordinator load test, for the summary's joins/s and p99 at 1,000 nodes. */
+function measureJoin(): JoinSummary | undefined {
+  log(`coordinator load test: ${values["join-nodes"]} virtual nodes`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "bench/join-load.ts"), "--n", values["join-nodes"]!, "--streams"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) {
+    log(`the coordinator load test failed (exit ${r.status}); the pull model uses the last recorded one`);
+    return undefined;
   }
+  const line = r.stdout.trim().split("\n").at(-1)!;
+  writeFileSync(JOIN_RESULT, JSON.stringify({ measuredAt: new Date().toISOString(), ...JSON.parse(line) }, null, 2) + "\n");
+  return savedJoin();
 }
 
-const points = summarize(runs);
-const models = buildModels(runs, { cores: 2, joinsPerSecond: join1000?.joinsPerSecond ?? 45, mirrorBytesPerSecond: mirrorMBps * 1e6 });
-const modelSizes = [8, 16, 32, 64, 128, 256, 512, 1024];
-writeFileSync(join(out, "model.json"), JSON.stringify([...models.entries()].map(([variant, m]) => ({ variant, calibratedOn: m.calibratedOn, predictions: modelSizes.map((n) => m.predict(n)) })), null, 2) + "\n");
-const svg = deployChartSvg("Deployment time vs nodes: pull (Sprout) and push (SSH)", chartSeries(points, models, modelSizes));
-writeFileSync(join(out, "deploy-time.svg"), svg);
-writeFileSync(join(out, "deploy-time.png"), svgToPng(svg));
-const summary = renderSummary({ runs, points, models, modelSizes, join: join1000, command, rttMs, mirrorMBps });
-writeFileSync(join(out, "summary.md"), summary);
-process.stdout.write(summary);
-const failed = runs.filter((r) => !r.ok);
-if (failed.length > 0) {
-  log(`${failed.length} run(s) failed: ${failed.map((r) => `${variantOf(r)} ${r.nodes}: ${r.error}`).join("; ")}`);
-  process.exit(1);
+function savedJoin(): JoinSummary | undefined {
+  if (!existsSync(JOIN_RESULT)) return undefined;
+  const j = JSON.parse(readFileSync(JOIN_RESULT, "utf8")) as { nodes: number; joinsPerSecond: number; latency: { p50Ms: number; p99Ms: number }; coordinatorPeakRssMiB: number };
+  return { nodes: j.nodes, joinsPerSecond: j.joinsPerSecond, p50Ms: j.latency.p50Ms, p99Ms: j.latency.p99Ms, peakRssMiB: j.coordinatorPeakRssMiB };
+}
+
+function timelineName(r: Pick<DeployRun, "side" | "scenario" | "nodes" | "repeat">): string {
+  return `${variantOf(r).replace(":", "-")}-${r.nodes}-${r.repeat}.json`;
+}
+
+function report(all: DeployRun[], joins: JoinSummary | undefined, m: typeof meta): void {
+  const points = summarize(all);
+  const models = buildModels(all, { cores: 2, joinsPerSecond: joins?.joinsPerSecond ?? 45, mirrorBytesPerSecond: m.mirrorMBps * 1e6 });
+  const modelSizes = [8, 16, 32, 64, 128, 256, 512, 1024];
+  writeFileSync(join(out, "model.json"), JSON.stringify([...models.entries()].map(([variant, model]) => ({ variant, calibratedOn: model.calibratedOn, predictions: modelSizes.map((n) => model.predict(n)) })), null, 2) + "\n");
+  const svg = deployChartSvg("Deployment time vs nodes: pull (Sprout) and push (SSH)", chartSeries(points, models, modelSizes));
+  writeFileSync(join(out, "deploy-time.svg"), svg);
+  writeFileSync(join(out, "deploy-time.png"), svgToPng(svg));
+  const summary = renderSummary({ runs: all, points, models, modelSizes, join: joins, command: m.command, rttMs: m.rttMs, mirrorMBps: m.mirrorMBps });
+  writeFileSync(join(out, "summary.md"), summary);
+  process.stdout.write(summary);
+  const failed = all.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    log(`${failed.length} run(s) failed: ${failed.map((r) => `${variantOf(r)} ${r.nodes}: ${r.error}`).join("; ")}`);
+    process.exitCode = 1;
+  }
 }

@@ -16,8 +16,9 @@ import type { DeployRun, Side } from "./run-record.js";
  *
  * Pull: nodes join as they boot; the coordinator admits them at most at its measured join rate
  * (bench `join`, 1,000 virtual nodes). The master configures itself; every other node finishes
- * a measured time after the master is done (the API server barrier) plus its route steps, one
- * per peer. The end state (Ready, pods, edge) follows in the measured time.
+ * a measured time after the master is done (the API server barrier), or its whole measured chain
+ * after its own join when that comes later, plus its route steps, one per peer. The end state
+ * (Ready, pods, edge) follows in the measured time.
  *
  * "cloud": every node has its own CPU, as on a cloud. "this machine": the same plus the CPU time
  * the added nodes bring (busy CPU per node in the calibration run) over this machine's cores,
@@ -123,7 +124,10 @@ export function pullModel(run: DeployRun, o: { cores: number; joinsPerSecond: nu
   const masterChain = master.endMs - master.startMs;
   // Routes: one step per peer on every node.
   const routeMs = median(run.steps.filter((s) => s.step.startsWith("routes/")).map((s) => s.durationMs));
-  const afterMaster = median(others.map((p) => p.endMs - Math.max(master.endMs, p.startMs))) - (run.nodes - 1) * routeMs;
+  const routes = (run.nodes - 1) * routeMs;
+  const afterMaster = median(others.map((p) => p.endMs - Math.max(master.endMs, p.startMs))) - routes;
+  // A node that joins after the master is done still does its whole chain.
+  const workerChain = median(others.map((p) => p.endMs - p.startMs)) - routes;
   const configured = Math.max(...run.perNode.map((p) => p.endMs));
   const tailMs = run.totalMs - configured;
   return {
@@ -132,7 +136,7 @@ export function pullModel(run: DeployRun, o: { cores: number; joinsPerSecond: nu
     predict(nodes) {
       const joins = lastJoin + Math.max(0, (nodes - run.nodes) / o.joinsPerSecond) * 1000;
       const masterDone = master.startMs + masterChain;
-      const ms = Math.max(masterDone, joins) + Math.max(0, afterMaster) + (nodes - 1) * routeMs + tailMs;
+      const ms = Math.max(masterDone + Math.max(0, afterMaster), joins + workerChain) + (nodes - 1) * routeMs + tailMs;
       return { nodes, cloudMs: Math.round(ms), thisMachineMs: Math.round(ms + sharedCpuDelay(run, nodes, o.cores)) };
     },
   };

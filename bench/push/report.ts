@@ -1,14 +1,8 @@
-import type { DeployRun, Scenario, Side } from "./run-record.js";
+import type { DeployRun, Scenario } from "./run-record.js";
 import { pullModel, pushModel, type Prediction, type SideModel } from "./model.js";
 import type { Series } from "./chart.js";
 
 /** Medians, model errors, the Markdown summary and the CSV of the deployment benchmark. */
-export const SIDES: { side: Side; label: string }[] = [
-  { side: "pull", label: "Sprout (pull)" },
-  { side: "push-kubespray", label: "push, Kubespray defaults" },
-  { side: "push-tuned", label: "push, tuned" },
-];
-
 /** A side in a scenario: what one line of the table and one series of the chart show. */
 export type Variant = "pull" | `${"push-kubespray" | "push-tuned"}:${Scenario}`;
 
