@@ -17,8 +17,9 @@ export interface EndState {
   edgeAt: number;
 }
 
-export async function reachEndState(o: { kubeconfig: string; workers: { name: string; service: boolean }[]; nodes: number; edgeAddress: string; deadlineMs: number }): Promise<EndState> {
+export async function reachEndState(o: { kubeconfig: string; nodes: { name: string; roles: string[] }[]; edgeAddress: string; deadlineMs: number }): Promise<EndState> {
   const deadline = Date.now() + o.deadlineMs;
+  const workers = o.nodes.filter((n) => !n.roles.includes("master")).map((n) => ({ name: n.name, service: n.roles.includes("service") }));
   const k = (...args: string[]) => run("kubectl", ["--kubeconfig", o.kubeconfig, ...args], { maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout);
   const poll = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
     for (;;) {
@@ -28,14 +29,14 @@ export async function reachEndState(o: { kubeconfig: string; workers: { name: st
       await new Promise((r) => setTimeout(r, 500));
     }
   };
-  const readyAt = await poll(`${o.nodes} Ready nodes`, async () => {
+  const readyAt = await poll(`${o.nodes.length} Ready nodes`, async () => {
     const nodes = JSON.parse(await k("get", "nodes", "-o", "json")) as { items: { status: { conditions: { type: string; status: string }[] } }[] };
     const ready = nodes.items.filter((n) => n.status.conditions.some((c) => c.type === "Ready" && c.status === "True")).length;
-    return ready >= o.nodes ? Date.now() : undefined;
+    return ready >= o.nodes.length ? Date.now() : undefined;
   });
   const objects = [
     { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "bench-shared" }, spec: { accessModes: ["ReadWriteMany"], storageClassName: "sprout-shared", resources: { requests: { storage: "1Gi" } } } },
-    ...o.workers.map((w) => ({
+    ...workers.map((w) => ({
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: `bench-${w.name}` },
@@ -57,10 +58,10 @@ export async function reachEndState(o: { kubeconfig: string; workers: { name: st
     child.stdin!.end(JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
     return new Promise<true | undefined>((resolve) => child.once("exit", (code) => resolve(code === 0 ? true : undefined)));
   });
-  const podsAt = await poll(`a running pod on each of ${o.workers.length} workers`, async () => {
+  const podsAt = await poll(`a running pod on each of ${workers.length} workers`, async () => {
     const pods = JSON.parse(await k("get", "pods", "-o", "json")) as { items: { metadata: { name: string }; status: { phase?: string } }[] };
     const running = pods.items.filter((p) => p.metadata.name.startsWith("bench-") && p.status.phase === "Running").length;
-    return running >= o.workers.length ? Date.now() : undefined;
+    return running >= workers.length ? Date.now() : undefined;
   });
   const edgeAt = await poll(`the edge at http://${o.edgeAddress}`, () => new Promise<number | undefined>((resolve) => {
     const req = request({ host: o.edgeAddress, port: 80, path: "/", headers: { host: "bench.invalid" }, timeout: 2_000 }, (res) => {

@@ -5,7 +5,7 @@ import type { ClusterStatus } from "../../shared/status.js";
 import { planNodes } from "../../coordinator/providers/local/node-plan.js";
 import type { ClusterSpec } from "../../shared/cluster-spec.js";
 import { reachEndState } from "./end-state.js";
-import { cpuBusySeconds, type DeployRun, type StepTiming } from "./run-record.js";
+import { cpuBusySeconds, endStateFields, failedRun, type DeployRun, type StepTiming } from "./run-record.js";
 
 const CLI = join(import.meta.dirname, "../../dist/sprout.cjs");
 
@@ -28,26 +28,21 @@ export async function pullRun(spec: ClusterSpec, yaml: string, o: { workDir: str
     const configuredMs = Date.now() - t0;
     if (up.code !== 0) throw new Error(`sprout up exited ${up.code}: ${up.stderr.slice(-1500)}`);
     const status = JSON.parse(up.stdout) as ClusterStatus;
-    const workers = planNodes(spec).filter((n) => !n.roles.includes("master"));
     const master = status.nodes.find((n) => n.roles.includes("master"))!;
-    const end = await reachEndState({ kubeconfig, workers: workers.map((w) => ({ name: w.name, service: w.roles.includes("service") })), nodes: base.nodes, edgeAddress: master.addresses[0]!, deadlineMs: 600_000 });
+    const end = await reachEndState({ kubeconfig, nodes: planNodes(spec), edgeAddress: master.addresses[0]!, deadlineMs: 600_000 });
     const steps: StepTiming[] = status.nodes.flatMap((n) =>
       n.timeline.filter((e) => e.name.startsWith("step:") && e.startedAt !== undefined && e.durationMs !== undefined).map((e) => ({ node: n.name, step: e.name.slice(5), startMs: e.startedAt! - t0, durationMs: Math.round(e.durationMs!) })),
     );
     return {
       ...base,
       ok: true,
-      totalMs: Math.max(end.readyAt, end.podsAt, end.edgeAt) - t0,
       configuredMs,
-      readyMs: end.readyAt - t0,
-      podsMs: end.podsAt - t0,
-      edgeMs: end.edgeAt - t0,
-      cpuBusySeconds: +(cpuBusySeconds() - cpu0).toFixed(1),
+      ...endStateFields(t0, cpu0, end),
       perNode: status.nodes.map((n) => ({ name: n.name, roles: n.roles, startMs: n.joinedAt - t0, endMs: Math.max(...n.timeline.map((e) => e.finishedAt ?? n.joinedAt)) - t0 })),
       steps,
     };
   } catch (err) {
-    return { ...base, ok: false, error: (err as Error).message, totalMs: Date.now() - t0, configuredMs: 0, readyMs: 0, podsMs: 0, edgeMs: 0, cpuBusySeconds: +(cpuBusySeconds() - cpu0).toFixed(1), perNode: [], steps: [] };
+    return failedRun(base, err, t0, cpu0);
   } finally {
     await cli(["down", dir], () => {});
     await rm(dir, { recursive: true, force: true });

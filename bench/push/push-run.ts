@@ -5,7 +5,7 @@ import type { ClusterSpec } from "../../shared/cluster-spec.js";
 import { bootPushMachines } from "./push-machines.js";
 import { pushDeploy, type PushSettings } from "./push-deploy.js";
 import { reachEndState } from "./end-state.js";
-import { cpuBusySeconds, type DeployRun, type Side } from "./run-record.js";
+import { cpuBusySeconds, endStateFields, failedRun, type DeployRun, type Side } from "./run-record.js";
 import { startPackageMirror } from "./package-mirror.js";
 import { installTasks } from "./vanilla.js";
 
@@ -43,17 +43,12 @@ export async function pushRun(
     }
     const kubeconfig = join(work, "kubeconfig");
     await writeFile(kubeconfig, pushed.kubeconfig, { mode: 0o600 });
-    const workers = machines.hosts.filter((h) => !h.roles.includes("master"));
-    const end = await reachEndState({ kubeconfig, workers: workers.map((w) => ({ name: w.name, service: w.roles.includes("service") })), nodes: machines.hosts.length, edgeAddress: machines.hosts.find((h) => h.roles.includes("master"))!.address, deadlineMs: 600_000 });
+    const end = await reachEndState({ kubeconfig, nodes: machines.hosts, edgeAddress: machines.hosts.find((h) => h.roles.includes("master"))!.address, deadlineMs: 600_000 });
     return {
       ...base,
       ok: true,
-      totalMs: Math.max(end.readyAt, end.podsAt, end.edgeAt) - t0,
       configuredMs,
-      readyMs: end.readyAt - t0,
-      podsMs: end.podsAt - t0,
-      edgeMs: end.edgeAt - t0,
-      cpuBusySeconds: +(cpuBusySeconds() - cpu0).toFixed(1),
+      ...endStateFields(t0, cpu0, end),
       workstationCpuSeconds: cpuSecondsSince(own0),
       mirrorBytes: mirror?.bytesSent(),
       tasks: pushed.tasks,
@@ -65,7 +60,7 @@ export async function pushRun(
       steps: pushed.runs.map((r) => ({ node: r.host, step: r.task, startMs: r.start - t0, durationMs: r.end - r.start, remoteMs: r.remoteMs })),
     };
   } catch (err) {
-    return { ...base, ok: false, error: (err as Error).message, totalMs: Date.now() - t0, configuredMs: 0, readyMs: 0, podsMs: 0, edgeMs: 0, cpuBusySeconds: +(cpuBusySeconds() - cpu0).toFixed(1), perNode: [], steps: [] };
+    return failedRun(base, err, t0, cpu0);
   } finally {
     await mirror?.close();
     await machines.destroy();

@@ -63,3 +63,19 @@ export function cpuBusySeconds(): number {
   const [user, nice, system, , , irq, softirq, steal] = fields as number[];
   return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
 }
+
+/** The timed fields of a run that reached the end state. */
+export function endStateFields(t0: number, cpu0: number, end: { readyAt: number; podsAt: number; edgeAt: number }): Pick<DeployRun, "totalMs" | "readyMs" | "podsMs" | "edgeMs" | "cpuBusySeconds"> {
+  return {
+    totalMs: Math.max(end.readyAt, end.podsAt, end.edgeAt) - t0,
+    readyMs: end.readyAt - t0,
+    podsMs: end.podsAt - t0,
+    edgeMs: end.edgeAt - t0,
+    cpuBusySeconds: +(cpuBusySeconds() - cpu0).toFixed(1),
+  };
+}
+
+/** A run that did not reach the end state: kept in the results with its error. */
+export function failedRun<B extends Pick<DeployRun, "side" | "scenario" | "nodes" | "repeat" | "rttMs" | "measuredAt">>(base: B, err: unknown, t0: number, cpu0: number): DeployRun {
+  return { ...base, ok: false, error: (err as Error).message, totalMs: Date.now() - t0, configuredMs: 0, readyMs: 0, podsMs: 0, edgeMs: 0, cpuBusySeconds: +(cpuBusySeconds() - cpu0).toFixed(1), perNode: [], steps: [] };
+}
