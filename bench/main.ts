@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [agent|pki|join|roles|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
+ * `npm run bench -- [agent|pki|join|roles|task-cost|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
  * keeps a copy in bench/results/<name>.json. Each benchmark runs in its own process so one
  * cannot warm or load another.
  *
@@ -15,6 +15,7 @@ const BENCHES: Record<string, string> = {
   pki: "bench/pki-sign.ts",
   join: "bench/join-load.ts",
   roles: "bench/roles.ts",
+  "task-cost": "bench/task-cost.ts",
 };
 
 const args = process.argv.slice(2);
