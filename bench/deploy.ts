@@ -19,6 +19,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureNodeImage } from "../coordinator/providers/local/node-image.js";
@@ -64,6 +65,8 @@ const command = `npm run bench -- deploy ${process.argv.slice(2).join(" ")}`.tri
 
 type JoinSummary = { nodes: number; joinsPerSecond: number; p50Ms: number; p99Ms: number; peakRssMiB: number };
 const JOIN_RESULT = join(REPO, "bench/results/join.json");
+/** Only when no coordinator load test result exists (the summary says so). */
+const ASSUMED_JOIN_RATE = 45;
 
 let runs: DeployRun[];
 let join1000: JoinSummary | undefined;
@@ -147,13 +150,15 @@ function timelineName(r: Pick<DeployRun, "side" | "scenario" | "nodes" | "repeat
 
 function report(all: DeployRun[], joins: JoinSummary | undefined, m: typeof meta): void {
   const points = summarize(all);
-  const models = buildModels(all, { cores: 2, joinsPerSecond: joins?.joinsPerSecond ?? 45, mirrorBytesPerSecond: m.mirrorMBps * 1e6 });
+  const cores = availableParallelism();
+  const models = buildModels(all, { cores, joinsPerSecond: joins?.joinsPerSecond ?? ASSUMED_JOIN_RATE, mirrorBytesPerSecond: m.mirrorMBps * 1e6 });
   const modelSizes = [8, 16, 32, 64, 128, 256, 512, 1024];
   writeFileSync(join(out, "model.json"), JSON.stringify([...models.entries()].map(([variant, model]) => ({ variant, calibratedOn: model.calibratedOn, predictions: modelSizes.map((n) => model.predict(n)) })), null, 2) + "\n");
   const svg = deployChartSvg("Deployment time vs nodes: pull (Sprout) and push (SSH)", chartSeries(points, models, modelSizes));
   writeFileSync(join(out, "deploy-time.svg"), svg);
   writeFileSync(join(out, "deploy-time.png"), svgToPng(svg));
-  const summary = renderSummary({ runs: all, points, models, modelSizes, join: joins, command: m.command, rttMs: m.rttMs, mirrorMBps: m.mirrorMBps });
+  const machine = `${cores} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
+  const summary = renderSummary({ runs: all, points, models, modelSizes, join: joins, command: m.command, rttMs: m.rttMs, mirrorMBps: m.mirrorMBps, machine, joinRateAssumed: joins ? undefined : ASSUMED_JOIN_RATE });
   writeFileSync(join(out, "summary.md"), summary);
   process.stdout.write(summary);
   const failed = all.filter((r) => !r.ok);

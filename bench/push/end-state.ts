@@ -20,7 +20,7 @@ export interface EndState {
 export async function reachEndState(o: { kubeconfig: string; nodes: { name: string; roles: string[] }[]; edgeAddress: string; deadlineMs: number }): Promise<EndState> {
   const deadline = Date.now() + o.deadlineMs;
   const workers = o.nodes.filter((n) => !n.roles.includes("master")).map((n) => ({ name: n.name, service: n.roles.includes("service") }));
-  const k = (...args: string[]) => run("kubectl", ["--kubeconfig", o.kubeconfig, ...args], { maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout);
+  const k = (...args: string[]) => run("kubectl", ["--kubeconfig", o.kubeconfig, "--request-timeout=20s", ...args], { maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout);
   const poll = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
     for (;;) {
       const v = await probe().catch(() => undefined);
@@ -54,7 +54,7 @@ export async function reachEndState(o: { kubeconfig: string; nodes: { name: stri
     })),
   ];
   await poll("the test objects to be accepted", async () => {
-    const child = execFile("kubectl", ["--kubeconfig", o.kubeconfig, "apply", "-f", "-"]);
+    const child = execFile("kubectl", ["--kubeconfig", o.kubeconfig, "--request-timeout=20s", "apply", "-f", "-"]);
     child.stdin!.end(JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
     return new Promise<true | undefined>((resolve) => child.once("exit", (code) => resolve(code === 0 ? true : undefined)));
   });

@@ -32,11 +32,12 @@ describe("pushModel", () => {
     expect(at64 - at8).toBe(11 * 1_000);
   });
 
-  it("repeats a task named after a node once per node (a route to each node's pods)", () => {
-    const routes = ALL8.flatMap((target, k) => task(`routes/${target}`, ALL8.filter((h) => h !== target), 8, 500, 1_000 + k * 500));
-    const m = pushModel(run("push-tuned", routes), { cores: 2, workstationCpuMsPerCall: 0, forksAt: (n) => n, mirrorBytesPerSecond: 1e9 });
-    // forks = n: one wave each, so the routes grow with the number of nodes only.
-    expect(m.predict(16).cloudMs - m.predict(8).cloudMs).toBe(8 * 500);
+  it("counts the first task's wait for sshd once: only its added waves scale", () => {
+    // Facts: the first wave waited 5 s for sshd, the second took 1 s.
+    const facts = ALL8.map((h, i) => ({ node: h, step: "gather-facts", startMs: i < 5 ? 1_000 : 6_000, durationMs: i < 5 ? 5_000 : 1_000, remoteMs: 0 }));
+    const m = pushModel(run("push-kubespray", facts), { cores: 2, workstationCpuMsPerCall: 0, forksAt: () => 5, mirrorBytesPerSecond: 1e9 });
+    // 64 hosts: 13 waves instead of 2, each one median call (1 s) more — not 13 × 3 s.
+    expect(m.predict(64).cloudMs - m.predict(8).cloudMs).toBe(11 * 1_000);
   });
 
   it("makes downloads no faster than every node's bytes through the mirror's uplink", () => {
@@ -53,8 +54,8 @@ describe("pullModel", () => {
     const r = run("pull", steps);
     r.perNode = r.perNode.map((p) => (p.name === "master-1" ? { ...p, startMs: 1_000, endMs: 20_000 } : { ...p, startMs: 1_500, endMs: 30_000 }));
     const m = pullModel(r, { cores: 2, joinsPerSecond: 50 });
-    // 500 more nodes at 50 joins/s: the last joins 10 s later; 500 more route steps of 10 ms each: 5 s.
-    expect(m.predict(508).cloudMs - m.predict(8).cloudMs).toBe(10_000 + 5_000);
+    // 500 more nodes at 50 joins/s: the last joins 10 s later; 500 more route steps of 10 ms, 4 at a time.
+    expect(m.predict(508).cloudMs - m.predict(8).cloudMs).toBe(10_000 + 5_000 / 4);
     // On this machine the added nodes' CPU (10 s each in the calibration run) shares 2 cores.
     expect(m.predict(16).thisMachineMs - m.predict(16).cloudMs).toBe((8 * 10_000) / 2);
   });

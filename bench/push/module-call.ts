@@ -44,8 +44,13 @@ export async function callModule(session: SshSession, request: z.input<typeof Pu
   } else {
     const tmp = `/root/.ansible/tmp/ansible-tmp-${Date.now()}-${randomBytes(4).toString("hex")}`;
     await must(session, `( umask 77 && mkdir -p "$(echo /root/.ansible/tmp)" && mkdir "${tmp}" ) && sleep 0`);
-    await session.put(`${tmp}/args.json`, args, 0o600);
-    await must(session, `chmod u+x ${tmp}/ ${tmp}/args.json && sleep 0`);
+    try {
+      await session.put(`${tmp}/args.json`, args, 0o600);
+      await must(session, `chmod u+x ${tmp}/ ${tmp}/args.json && sleep 0`);
+    } catch (err) {
+      await session.exec(`rm -f -r ${tmp}/`).catch(() => undefined);
+      throw err;
+    }
     out = await session.exec(`sprout-agent step --args ${tmp}/args.json; rc=$?; rm -f -r ${tmp}/ >/dev/null 2>&1; exit $rc`, { onLine });
   }
   const last = out.stdout.trim().split("\n").at(-1) ?? "";

@@ -95,7 +95,10 @@ export async function pushDeploy(
     const pki = await loadOrCreateClusterPki(o.pkiDir);
     const records = inventoryRecords(spec, hosts, facts);
     const clusterFacts = clusterFactsOf(spec, pki, records);
-    const plans: HostPlan[] = records.map((r) => ({ host: r.name, roles: r.roles, steps: buildSteps({ ...renderManifestBody(spec, r, clusterFacts), revision: 1 }) }));
+    const built = records.map((r) => ({ record: r, steps: buildSteps({ ...renderManifestBody(spec, r, clusterFacts), revision: 1 }) }));
+    // Routes to the other nodes' pod networks are one step per peer in Sprout's plans; a playbook
+    // sets them in one task per host (Kubespray leaves them to its CNI's DaemonSet), not as n tasks.
+    const plans: HostPlan[] = built.map((b) => ({ host: b.record.name, roles: b.record.roles, steps: b.steps.filter((s) => s.kind !== "route") }));
     const playbook = new LinearPlaybook(spec, plans);
     const recordOf = (name: string) => records.find((x) => x.name === name)!;
     // "Join": each host makes its key; the workstation signs its node certificate.
@@ -103,20 +106,30 @@ export async function pushDeploy(
       const r = await callModule(s, { identity: { nodeName: h.name, addresses: [h.address] } }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) });
       return { outcome: r.outcome, error: r.error, remoteMs: Math.round(r.durationMs) };
     });
+    await task("routes", hosts, async (h, s) => {
+      const routes = built.find((b) => b.record.name === h.name)!.steps.flatMap((x) => (x.kind === "route" ? [`ip route replace ${x.destination} via ${x.via}`] : []));
+      const r = routes.length > 0 ? await s.exec(["set -e", ...routes].join("\n")) : { code: 0, stderr: "" };
+      if (r.code !== 0) throw new Error(`routes: exit ${r.code}: ${r.stderr.trim()}`);
+      return { outcome: "changed" };
+    });
+    const early = runs.filter((r) => (r.task === "node-identity" || r.task === "routes") && r.outcome === "failed");
+    if (early.length > 0) throw new Error(`hosts failed before the playbook: ${early.map((r) => `${r.host} ${r.task}: ${r.error}`).join("; ")}`);
     const byName = new Map(hosts.map((h) => [h.name, h]));
     const stepOf = (host: string, id: string) => plans.find((p) => p.host === host)!.steps.find((s) => s.id === id)!;
-    let tasks = 2 + (o.prelude?.length ?? 0);
+    let tasks = 3 + (o.prelude?.length ?? 0);
     for (let t = playbook.next(); t; t = playbook.next()) {
       tasks++;
+      const before = runs.length;
       await task(t.id, t.hosts.map((n) => byName.get(n)!), async (h, s) => {
         const step = stepOf(h.name, t.id);
         const earlier = playbook.outcomesOf(h.name);
         const r = await callModule(s, { step, earlier }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) });
         return { outcome: r.outcome, error: r.error, remoteMs: Math.round(r.durationMs) };
       });
-      for (const r of runs.filter((x) => x.task === t.id && t.hosts.includes(x.host))) playbook.record(r.host, t.id, r.outcome);
-      const failed = runs.filter((x) => x.task === t.id && x.outcome === "failed");
-      for (const f of failed) o.log(`  ${f.host}: task ${t.id} failed: ${f.error ?? ""}`);
+      for (const r of runs.slice(before)) {
+        playbook.record(r.host, t.id, r.outcome);
+        if (r.outcome === "failed") o.log(`  ${r.host}: task ${t.id} failed: ${r.error ?? ""}`);
+      }
     }
     const admin = await issueClientCertificate(pki, { commonName: "sprout-admin", organizations: ["system:masters"] });
     const kubeconfig = renderKubeconfig({ clusterName: spec.name, server: clusterFacts.apiServerEndpoint!, user: "sprout-admin", ca: { pem: pki.caCertPem }, client: admin });
@@ -164,14 +177,15 @@ function answers(spec: ClusterSpec, pki: ClusterPki, node: NodeRecord) {
   };
 }
 
-/** Like Kubespray's `wait_for_connection` (and its ConnectionAttempts=100): retry until sshd answers. */
+/** Like Kubespray's `ConnectionAttempts=100` (about a second apart): retry until sshd answers. */
 async function connectWhenUp(h: PushHost, relay: WanRelay, privateKey: string): Promise<SshSession> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await SshSession.open({ name: h.name, host: relay.host, port: relay.port, privateKey, hostKey: h.hostKey });
     } catch (err) {
       if (attempt >= 100) throw err;
-      await new Promise((r) => setTimeout(r, 250));
+      // Quick at first (machines boot in about a second here), then a second apart.
+      await new Promise((r) => setTimeout(r, attempt < 20 ? 250 : 1_000));
     }
   }
 }

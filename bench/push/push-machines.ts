@@ -36,7 +36,9 @@ export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string
     await network.destroy();
   };
   try {
-    const hosts = await Promise.all(
+    // allSettled: when one machine fails to start, the others have finished starting before
+    // everything is removed, so none is left behind.
+    const started = await Promise.allSettled(
       nodes.map(async (node, i): Promise<PushHost> => {
         const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
         const machine = await startMachine({
@@ -59,6 +61,9 @@ export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string
         return { ...node, address: network.nodes[i]!.address, hostKey: publicBlob(hostKey.public), machine };
       }),
     );
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const hosts = started.map((r) => (r as PromiseFulfilledResult<PushHost>).value);
     return { hosts, network, clientKey: client.private, destroy };
   } catch (err) {
     await destroy().catch(() => {});

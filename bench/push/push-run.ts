@@ -30,11 +30,13 @@ export async function pushRun(
   const own0 = process.cpuUsage();
   const t0 = Date.now();
   const base = { side: o.side, scenario: o.vanilla ? ("vanilla" as const) : ("same-image" as const), nodes: spec.nodeGroups.reduce((n, g) => n + g.count, 0), repeat: o.repeat, rttMs: o.rttMs, forks: o.forks, pipelining: o.pipelining, measuredAt: new Date(t0).toISOString() };
-  const machines = await bootPushMachines(spec, { imageRoot: o.imageRoot, stateDir: join(work, "machines") });
-  // The "internet" the vanilla nodes install from, on the workstation's side of their network.
-  const mirror = o.vanilla ? await startPackageMirror({ root: o.vanilla.mirrorRoot, bytesPerSecond: o.vanilla.bytesPerSecond, listen: { host: machines.network.gateway, port: 0 } }) : undefined;
+  let machines: Awaited<ReturnType<typeof bootPushMachines>> | undefined;
+  let mirror: Awaited<ReturnType<typeof startPackageMirror>> | undefined;
   try {
-    const prelude = o.vanilla && mirror ? installTasks(mirror.url, o.vanilla.packages) : undefined;
+    machines = await bootPushMachines(spec, { imageRoot: o.imageRoot, stateDir: join(work, "machines") });
+    // The "internet" the vanilla nodes install from, on the workstation's side of their network.
+    if (o.vanilla) mirror = await startPackageMirror({ root: o.vanilla.mirrorRoot, bytesPerSecond: o.vanilla.bytesPerSecond, listen: { host: machines.network.gateway, port: 0 } });
+    const prelude = mirror ? installTasks(mirror.url, o.vanilla!.packages) : undefined;
     const pushed = await pushDeploy(spec, machines.hosts, { ...o, clientKey: machines.clientKey, pkiDir: join(work, "pki"), prelude });
     const configuredMs = Date.now() - t0;
     if (pushed.failedHosts.length > 0) {
@@ -62,8 +64,8 @@ export async function pushRun(
   } catch (err) {
     return failedRun(base, err, t0, cpu0);
   } finally {
-    await mirror?.close();
-    await machines.destroy();
+    await mirror?.close().catch(() => {});
+    await machines?.destroy().catch((err: Error) => o.log(`  cleanup: ${err.message}`));
     await rm(work, { recursive: true, force: true });
   }
 }

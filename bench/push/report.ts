@@ -83,6 +83,10 @@ export interface SummaryInput {
   command: string;
   rttMs: number;
   mirrorMBps: number;
+  /** "2 cores, 24 GiB" */
+  machine: string;
+  /** Set when the coordinator load test did not run and the pull model used a default rate. */
+  joinRateAssumed?: number;
 }
 
 export function renderSummary(i: SummaryInput): string {
@@ -93,7 +97,7 @@ export function renderSummary(i: SummaryInput): string {
   const predicted = (v: Variant, n: number): Prediction | undefined => i.models.get(v)?.predict(n);
   const lines: string[] = [];
   lines.push(`# Deployment time: Sprout (pull) against push (Kubespray-style over SSH)`, "");
-  lines.push(`Produced by \`${i.command}\` on ${new Date().toISOString().slice(0, 10)}: real clusters on one machine (2 cores, 24 GiB), the workstation reaching the nodes through a WAN relay with ${i.rttMs} ms RTT; in the vanilla scenario the push side installs from a package mirror capped at ${i.mirrorMBps} MB/s for all nodes together.`, "");
+  lines.push(`Produced by \`${i.command}\` on ${new Date().toISOString().slice(0, 10)}: real clusters on one machine (${i.machine}). The push workstation reaches the nodes' sshd through a WAN relay with ${i.rttMs} ms RTT. The pull side's agents reach the coordinator directly, as they reach an in-cloud coordinator (#6) on the cloud's network. In the vanilla scenario the push side installs from a package mirror capped at ${i.mirrorMBps} MB/s for all nodes together, reached directly (no added latency, which favours push).`, "");
   lines.push("Time = from the machines starting to boot until every node is Ready, a pod runs on every worker (the service nodes' pods write to the shared GlusterFS volume) and the edge answers HTTP. Minutes; ratio = push / pull.", "");
   lines.push("## Measured", "");
   lines.push(`| nodes | ${present.map((v) => v.label).join(" | ")} |`, `|---:|${present.map(() => "---:|").join("")}`);
@@ -142,6 +146,7 @@ export function renderSummary(i: SummaryInput): string {
     const overhead = median(calls.map((s) => s.durationMs - (s.remoteMs ?? 0)));
     lines.push(`| ${labelOf(variantOf(r))} | ${r.nodes} | ${r.forks} | ${r.pipelining ? "on" : "off"} | ${r.tasks} | ${r.calls} | ${per.toFixed(0)} | ${overhead.toFixed(0)} | ${(((r.workstationCpuSeconds ?? 0) * 1000) / Math.max(1, r.calls ?? 1)).toFixed(1)} |`);
   }
+  if (i.joinRateAssumed !== undefined) lines.push("", `**No coordinator load test result: the pull model assumed ${i.joinRateAssumed} joins/s.**`);
   if (i.join) {
     lines.push("", "## Coordinator under load", "");
     lines.push(`${i.join.nodes} virtual nodes joining at once (real TLS, CSR signing, event streams, manifest refetches): **${i.join.joinsPerSecond} joins/s**, p50 ${(i.join.p50Ms / 1000).toFixed(1)} s, **p99 ${(i.join.p99Ms / 1000).toFixed(1)} s**, coordinator peak ${i.join.peakRssMiB} MiB.`);

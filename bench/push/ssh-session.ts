@@ -2,11 +2,6 @@ import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
 const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 
-/**
- * One SSH connection to a node, reused for every task the way Ansible's ControlPersist keeps one
- * master connection per host: each command is a new channel on it (a round trip to open, one to
- * start), as with OpenSSH multiplexing. The host key must be the one pinned for the host.
- */
 export interface ExecOptions {
   /** Written to the command's stdin before anything else (pipelining sends the module this way). */
   stdin?: string;
@@ -20,6 +15,11 @@ export interface ExecResult {
   stderr: string;
 }
 
+/**
+ * One SSH connection to a node, reused for every task the way Ansible's ControlPersist keeps one
+ * master connection per host: each command is a new channel on it (a round trip to open, one to
+ * start), as with OpenSSH multiplexing. The host key must be the one pinned for the host.
+ */
 export class SshSession {
   private constructor(
     private readonly client: Client,
@@ -29,9 +29,17 @@ export class SshSession {
   static open(o: { name: string; host: string; port: number; privateKey: string; hostKey: Buffer; timeoutMs?: number }): Promise<SshSession> {
     return new Promise((resolve, reject) => {
       const client = new Client();
+      let ready = false;
       client
-        .once("ready", () => resolve(new SshSession(client, o.name)))
-        .once("error", (err) => reject(new Error(`ssh to ${o.name} (${o.host}:${o.port}): ${err.message}`)))
+        .once("ready", () => {
+          ready = true;
+          resolve(new SshSession(client, o.name));
+        })
+        // Before ready: the connection failed. After: the commands in flight fail on their own
+        // channels, so an error here must not crash the workstation.
+        .on("error", (err) => {
+          if (!ready) reject(new Error(`ssh to ${o.name} (${o.host}:${o.port}): ${err.message}`));
+        })
         .connect({
           host: o.host,
           port: o.port,
@@ -43,31 +51,43 @@ export class SshSession {
     });
   }
 
-  exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
+  /** Runs a command; `timeoutMs` (default 20 min) bounds it, as a stalled connection must not hang the run. */
+  exec(command: string, o: ExecOptions & { timeoutMs?: number } = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel: ClientChannel) => {
-        if (err) return reject(new Error(`${this.name}: cannot start "${command}": ${err.message}`));
+        if (err) return reject(new Error(`${this.name}: cannot start "${command.slice(0, 200)}": ${err.message}`));
         let stdout = "";
         let stderr = "";
         let pending = "";
         let answering = Promise.resolve();
-        channel.on("data", (chunk: Buffer) => {
-          stdout += chunk.toString("utf8");
+        const timer = setTimeout(() => {
+          stderr += `\n(no end after ${o.timeoutMs ?? 1_200_000} ms: closed by the workstation)`;
+          channel.close();
+        }, o.timeoutMs ?? 1_200_000);
+        channel.setEncoding("utf8");
+        channel.stderr.setEncoding("utf8");
+        channel.on("error", (e: Error) => (stderr += `\n(channel error: ${e.message})`));
+        channel.on("data", (chunk: string) => {
+          stdout += chunk;
           if (!o.onLine) return;
-          pending += chunk.toString("utf8");
+          pending += chunk;
           for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
             const line = pending.slice(0, nl);
             pending = pending.slice(nl + 1);
-            // Answers go back in the order the questions came.
-            answering = answering.then(async () => {
-              const reply = await o.onLine!(line);
-              if (reply !== undefined) channel.write(`${reply}\n`);
-            });
+            // Answers go back in the order the questions came; one that fails is reported on
+            // stderr and the command, left without its answer, fails on its own deadline.
+            answering = answering
+              .then(async () => {
+                const reply = await o.onLine!(line);
+                if (reply !== undefined && channel.writable) channel.write(`${reply}\n`);
+              })
+              .catch((e: Error) => void (stderr += `\n(answering failed: ${e.message})`));
           }
         });
-        channel.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        channel.stderr.on("data", (chunk: string) => (stderr += chunk));
         channel.once("close", (code: number | null) => {
-          answering.then(() => resolve({ code: code ?? 255, stdout, stderr }), reject);
+          clearTimeout(timer);
+          void answering.then(() => resolve({ code: code ?? 255, stdout, stderr }));
         });
         if (o.stdin !== undefined) channel.write(o.stdin);
         // With no questions expected, stdin ends now; else the command closes it when done.
@@ -76,7 +96,6 @@ export class SshSession {
     });
   }
 
-  /** Writes a file over SFTP (Ansible's PUT of the module and its arguments without pipelining). */
   /** A new SFTP session per file, as Ansible runs `sftp` once per PUT over the shared connection. */
   async put(path: string, content: string, mode: number): Promise<void> {
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) => this.client.sftp((err, s) => (err ? reject(err) : resolve(s))));

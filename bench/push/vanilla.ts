@@ -17,7 +17,9 @@ const REPO = join(import.meta.dirname, "../..");
  *   /debian      the .debs of the node image's package list (a flat apt repository)
  *   /kubernetes  the Kubernetes binaries (Kubespray downloads them per node from dl.k8s.io)
  *   /images      the OCI archives (Kubespray pulls images from registries)
- *   /agent       the module runtime: the agent bundle, copied once per host like bootstrap-os
+ * The module runtime (the agent bundle) is not on the mirror: bootstrap-os copies it to each host
+ * over SSH, as Ansible sends its modules. The mirror is reached directly, not through the WAN
+ * relay: no added latency on downloads, which favours the push side.
  */
 export async function buildMirrorRoot(dir: string): Promise<{ root: string; packages: string[] }> {
   const cache = process.env.SPROUT_CACHE ?? "/var/cache/sprout";
