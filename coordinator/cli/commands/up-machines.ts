@@ -10,6 +10,7 @@ import { planNodes, withWorkers } from "../../providers/local/node-plan.js";
 import { ensureNodeImage } from "../../providers/local/node-image.js";
 import { listMachines, startMachine, type MachineSpec } from "../../providers/local/node-machine.js";
 import { storageDisksFor } from "../../providers/local/machine-disks.js";
+import { raiseHostLimits } from "../../providers/local/host-limits.js";
 import { probeAgent, type AgentProbe } from "../../providers/local/agent-probe.js";
 import { color, formatMs, progress, printJson } from "../output.js";
 import { renderStatus } from "./status.js";
@@ -56,6 +57,7 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
       address: network.nodes[i]!.address,
       disks: nodes[i]!.roles.includes("storage") ? storageDisksFor(spec) : [],
     });
+    await raiseHostLimits((line) => progress(color.dim(`  ${line}`)));
     await Promise.all(
       nodes.map(async (node, i) => {
         if (running.has(node.name)) return; // already up: its agent reconnects to this coordinator

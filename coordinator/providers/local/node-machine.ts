@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../../../shared/atomic-file.js";
 import { createNodeCgroups, listNodeCgroups, nodeCgroupPids, readMountinfo, removeNodeCgroups } from "./machine-cgroups.js";
 import { attachDisks, detachDisks, disksEnv, type MachineDisk } from "./machine-disks.js";
+import { raiseHostLimits } from "./host-limits.js";
 import { alive, must, processState, readText, runCommand, signal, sleep, type ExecResult } from "./machine-process.js";
 
 export type { ExecResult } from "./machine-process.js";
@@ -45,6 +46,8 @@ export interface MachineSpec {
   disks?: MachineDisk[];
   /** Written into the root before boot, as cloud-init would (the agent's bootstrap file). */
   files?: { path: string; content: string; mode: number }[];
+  /** Says what the machine changed on the host (a raised kernel limit). */
+  log?: (line: string) => void;
 }
 
 export interface StopOptions {
@@ -213,6 +216,7 @@ export async function startMachine(spec: MachineSpec): Promise<NodeMachine> {
   checkNames(cluster, node);
   if (!(await stat(`/run/netns/${netns}`).catch(() => undefined))) throw new Error(`network namespace ${netns} does not exist`);
   if ((await nodeCgroupPids(cluster, node)).length > 0) throw new Error(`node machine ${node} of cluster ${cluster} is already running`);
+  await raiseHostLimits(spec.log);
   await mkdir(stateDir, { recursive: true });
   const rootPath = await mountRoot(spec);
   let launcher: ChildProcess | undefined;
