@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ssh2 from "ssh2";
 import { testNodeCidr, testNodeImage } from "./support/harness.js";
 import { kubenowTopology, topologySpec } from "../bench/push/topology.js";
-import { bootPushMachines, type PushMachines } from "../bench/push/push-machines.js";
+import { bootPushMachines, ed25519KeyPair, type PushMachines } from "../bench/push/push-machines.js";
 import { pushDeploy, type PushResult } from "../bench/push/push-deploy.js";
 import { reachEndState } from "../bench/push/end-state.js";
 import { startWanRelay } from "../bench/push/wan-relay.js";
@@ -81,7 +81,7 @@ describe("push baseline (bench/push): a Kubespray-style workstation brings up th
     const host = machines.hosts[1]!;
     const relay = await startWanRelay({ target: { host: host.address, port: 22 }, rttMs: 0 });
     try {
-      const other = ssh2.utils.generateKeyPairSync("ed25519");
+      const other = ed25519KeyPair();
       const parsed = ssh2.utils.parseKey(other.public);
       if (parsed instanceof Error) throw parsed;
       await expect(SshSession.open({ name: host.name, host: relay.host, port: relay.port, privateKey: machines.clientKey, hostKey: (Array.isArray(parsed) ? parsed[0]! : parsed).getPublicSSH() })).rejects.toThrow(/ssh to service-1/);

@@ -29,7 +29,7 @@ export interface PushMachines {
 
 export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string; stateDir: string }): Promise<PushMachines> {
   const nodes = planNodes(spec);
-  const client = ssh2.utils.generateKeyPairSync("ed25519");
+  const client = ed25519KeyPair();
   const network = await createNodeNetwork(spec.name, spec.networks.nodeCidr, nodes.map((n) => n.name));
   const destroy = async () => {
     await cleanupCluster(spec.name);
@@ -40,7 +40,7 @@ export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string
     // everything is removed, so none is left behind.
     const started = await Promise.allSettled(
       nodes.map(async (node, i): Promise<PushHost> => {
-        const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
+        const hostKey = ed25519KeyPair();
         const machine = await startMachine({
           cluster: spec.name,
           node: node.name,
@@ -75,4 +75,17 @@ function publicBlob(openSshPublic: string): Buffer {
   const key = ssh2.utils.parseKey(openSshPublic);
   if (key instanceof Error) throw key;
   return (Array.isArray(key) ? key[0]! : key).getPublicSSH();
+}
+
+/**
+ * An ed25519 key pair in OpenSSH format. ssh2's generator writes a public key whose first byte is
+ * zero as 31 bytes (about 1 key in 300), which nothing can parse afterwards: such a pair is
+ * thrown away and made again.
+ */
+export function ed25519KeyPair(): { private: string; public: string } {
+  for (let attempt = 1; ; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync("ed25519");
+    if (!(ssh2.utils.parseKey(pair.public) instanceof Error) && !(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+    if (attempt >= 20) throw new Error("ssh2 made 20 unusable ed25519 keys in a row");
+  }
 }
