@@ -160,6 +160,7 @@ function report(all: DeployRun[], joins: JoinSummary | undefined, m: typeof meta
   const machine = `${cores} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
   const summary = renderSummary({ runs: all, points, models, modelSizes, join: joins, command: m.command, rttMs: m.rttMs, mirrorMBps: m.mirrorMBps, machine, joinRateAssumed: joins ? undefined : ASSUMED_JOIN_RATE });
   writeFileSync(join(out, "summary.md"), summary);
+  writeFileSync(join(out, "runs.csv"), runsCsv(all));
   process.stdout.write(summary);
   const failed = all.filter((r) => !r.ok);
   if (failed.length > 0) {

@@ -146,6 +146,11 @@ export function renderSummary(i: SummaryInput): string {
     const overhead = median(calls.map((s) => s.durationMs - (s.remoteMs ?? 0)));
     lines.push(`| ${labelOf(variantOf(r))} | ${r.nodes} | ${r.forks} | ${r.pipelining ? "on" : "off"} | ${r.tasks} | ${r.calls} | ${per.toFixed(0)} | ${overhead.toFixed(0)} | ${(((r.workstationCpuSeconds ?? 0) * 1000) / Math.max(1, r.calls ?? 1)).toFixed(1)} |`);
   }
+  const reruns = i.runs.filter((r) => r.rerunOf);
+  if (reruns.length > 0) {
+    lines.push("", "## Re-runs", "");
+    for (const r of reruns) lines.push(`- ${labelOf(variantOf(r))}, ${r.nodes} nodes, repeat ${r.repeat}: the first attempt (${r.rerunOf!.measuredAt}) failed with "${r.rerunOf!.error ?? "?"}" and was run again.`);
+  }
   if (i.joinRateAssumed !== undefined) lines.push("", `**No coordinator load test result: the pull model assumed ${i.joinRateAssumed} joins/s.**`);
   if (i.join) {
     lines.push("", "## Coordinator under load", "");

@@ -55,6 +55,8 @@ export interface DeployRun {
   perNode: NodeSpan[];
   steps: StepTiming[];
   measuredAt: string;
+  /** This run replaced one of the same variant, size and repeat that failed. */
+  rerunOf?: { error?: string; measuredAt: string };
 }
 
 /** Busy CPU seconds of the machine so far (all cores), from /proc/stat. */
