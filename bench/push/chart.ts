@@ -46,12 +46,11 @@ export function deployChartSvg(title: string, series: Series[]): string {
   out.push(`<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#888"/>`);
   // Series.
   series.forEach((s, i) => {
+    // The model's line covers every size, the measured ones too (where it was checked); its
+    // markers only where nothing was measured.
     const model = [...s.modelled].sort((a, b) => a.nodes - b.nodes);
-    // The dashed line starts from the last measured median, so each series reads as one curve.
-    const lastReal = [...s.measured].sort((a, b) => b.nodes - a.nodes).find((p) => model.length > 0 && p.nodes < model[0]!.nodes);
-    const line = [...(lastReal ? [{ nodes: lastReal.nodes, ms: lastReal.medianMs }] : []), ...model];
-    if (line.length > 1) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" stroke-dasharray="6 4" points="${line.map((p) => `${px(p.nodes)},${py(p.ms)}`).join(" ")}"/>`);
-    for (const p of model) out.push(`<circle cx="${px(p.nodes)}" cy="${py(p.ms)}" r="4" fill="white" stroke="${s.color}" stroke-width="1.5"/>`);
+    if (model.length > 1) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" stroke-dasharray="6 4" points="${model.map((p) => `${px(p.nodes)},${py(p.ms)}`).join(" ")}"/>`);
+    for (const p of model.filter((m) => !s.measured.some((r) => r.nodes === m.nodes))) out.push(`<circle cx="${px(p.nodes)}" cy="${py(p.ms)}" r="4" fill="white" stroke="${s.color}" stroke-width="1.5"/>`);
     const real = [...s.measured].sort((a, b) => a.nodes - b.nodes);
     if (real.length > 1) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2.5" points="${real.map((p) => `${px(p.nodes)},${py(p.medianMs)}`).join(" ")}"/>`);
     for (const p of real) {
@@ -63,8 +62,8 @@ export function deployChartSvg(title: string, series: Series[]): string {
     out.push(`<text x="${W - M.right + 52}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   const ly = M.top + 20 + series.length * 22;
-  out.push(`<circle cx="${W - M.right + 30}" cy="${ly}" r="5" fill="#555"/><text x="${W - M.right + 52}" y="${ly + 4}">measured (median, min–max)</text>`);
-  out.push(`<circle cx="${W - M.right + 30}" cy="${ly + 22}" r="4" fill="white" stroke="#555" stroke-width="1.5"/><text x="${W - M.right + 52}" y="${ly + 26}">modelled</text>`);
+  out.push(`<circle cx="${W - M.right + 30}" cy="${ly}" r="5" fill="#555"/><text x="${W - M.right + 52}" y="${ly + 4}">measured here (median, min–max;</text><text x="${W - M.right + 52}" y="${ly + 20}">all nodes on this machine's 2 cores)</text>`);
+  out.push(`<circle cx="${W - M.right + 30}" cy="${ly + 38}" r="4" fill="white" stroke="#555" stroke-width="1.5"/><text x="${W - M.right + 52}" y="${ly + 42}">modelled, one VM per node (dashed)</text>`);
   out.push("</svg>");
   return out.join("\n") + "\n";
 }

@@ -23,8 +23,8 @@ import type { DeployRun, Side } from "./run-record.js";
  * (Ready, pods, edge) follows in the measured time.
  *
  * "cloud": every node has its own CPU, as on a cloud. "this machine": the same plus the CPU time
- * the added nodes bring (busy CPU per node in the calibration run) over this machine's cores,
- * since all nodes share them — which is what the real points (n nodes on 2 cores) are validated
+ * of the nodes added to those working at once (busy CPU per node in the calibration run; all
+ * nodes for pull, `forks` for push) over this machine's cores, since all nodes share them — which is what the real points (n nodes on 2 cores) are validated
  * against.
  */
 export interface Prediction {
@@ -111,18 +111,20 @@ export function pushModel(run: DeployRun, o: { cores: number; workstationCpuMsPe
       // Downloads share the mirror's uplink: no faster than every node's bytes through it.
       const bytesPerNode = (run.mirrorBytes ?? 0) / run.nodes;
       ms += Math.max(downloadsMs, ((bytesPerNode * nodes) / o.mirrorBytesPerSecond) * 1000);
-      return { nodes, cloudMs: Math.round(ms), thisMachineMs: Math.round(ms + sharedCpuDelay(run, nodes, o.cores)) };
+      return { nodes, cloudMs: Math.round(ms), thisMachineMs: Math.round(ms + sharedCpuDelay(run, nodes, o.cores, o.forksAt)) };
     },
   };
 }
 
 /**
- * On this machine every node shares its cores: the CPU work the added nodes bring (the
- * calibration run's busy CPU time per node) competes with the critical path instead of running
- * on CPUs of its own.
+ * On this machine every node shares its cores: the CPU work of the nodes added to those working
+ * at once (the calibration run's busy CPU time per node) competes with the critical path instead
+ * of running on CPUs of its own. Nodes work at once up to `concurrency`: all of them for pull,
+ * `forks` of them for push — so a push whose forks the calibration run already filled adds none.
  */
-function sharedCpuDelay(run: DeployRun, nodes: number, cores: number): number {
-  return Math.max(0, ((run.cpuBusySeconds * 1000) / run.nodes) * (nodes - run.nodes)) / cores;
+function sharedCpuDelay(run: DeployRun, nodes: number, cores: number, concurrency: (n: number) => number): number {
+  const added = Math.min(concurrency(nodes), nodes) - Math.min(concurrency(run.nodes), run.nodes);
+  return Math.max(0, ((run.cpuBusySeconds * 1000) / run.nodes) * added) / cores;
 }
 
 export function pullModel(run: DeployRun, o: { cores: number; joinsPerSecond: number }): SideModel {
@@ -145,7 +147,7 @@ export function pullModel(run: DeployRun, o: { cores: number; joinsPerSecond: nu
       const joins = lastJoin + Math.max(0, (nodes - run.nodes) / o.joinsPerSecond) * 1000;
       const masterDone = master.startMs + masterChain;
       const ms = Math.max(masterDone + afterMaster, joins + workerChain) + (nodes - 1) * routeMs + tailMs;
-      return { nodes, cloudMs: Math.round(ms), thisMachineMs: Math.round(ms + sharedCpuDelay(run, nodes, o.cores)) };
+      return { nodes, cloudMs: Math.round(ms), thisMachineMs: Math.round(ms + sharedCpuDelay(run, nodes, o.cores, (n) => n)) };
     },
   };
 }

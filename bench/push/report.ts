@@ -69,7 +69,7 @@ export function chartSeries(points: Point[], models: Map<Variant, SideModel>, si
       label: v.label,
       color: v.color,
       measured,
-      modelled: sizes.filter((n) => !measured.some((p) => p.nodes === n)).map((n) => ({ nodes: n, ms: models.get(v.variant)!.predict(n).cloudMs })),
+      modelled: sizes.map((n) => ({ nodes: n, ms: models.get(v.variant)!.predict(n).cloudMs })),
     };
   });
 }
@@ -130,7 +130,7 @@ export function renderSummary(i: SummaryInput): string {
     lines.push(`| ${v.label} | ${real.join(", ") || "–"} | ${model.join(", ") || "–"} |`);
   }
   lines.push("", "## The model against every measured point", "");
-  lines.push("Calibrated on each variant's smallest measured size. The real points run all nodes on this machine's 2 cores, so they are compared with the model's \"this machine\" variant (plus the added nodes' measured CPU time over the 2 shared cores).", "");
+  lines.push("Calibrated on each variant's smallest measured size. The real points run all nodes on this machine's 2 cores, so they are compared with the model's \"this machine\" variant: plus the measured CPU time of the nodes added to those working at once (all for pull, up to the forks for push) over the shared cores.", "");
   lines.push("| variant | nodes | measured median | model (this machine) | error | model (cloud) |", "|---|---:|---:|---:|---:|---:|");
   for (const p of i.points) {
     const m = predicted(p.variant, p.nodes);
