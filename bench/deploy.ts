@@ -26,7 +26,7 @@ import { ensureNodeImage } from "../coordinator/providers/local/node-image.js";
 import { kubenowTopology, topologySpec } from "./push/topology.js";
 import { pullRun } from "./push/pull-run.js";
 import { pushRun } from "./push/push-run.js";
-import type { DeployRun, Scenario, Side } from "./push/run-record.js";
+import { forksFor, type DeployRun, type Scenario, type Side } from "./push/run-record.js";
 import { buildModels, chartSeries, renderSummary, runsCsv, summarize, VARIANTS, variantOf } from "./push/report.js";
 import { buildMirrorRoot } from "./push/vanilla.js";
 import { deployChartSvg, svgToPng } from "./push/chart.js";
@@ -107,7 +107,7 @@ async function measure(): Promise<DeployRun[]> {
         const name = `bd${side === "pull" ? "l" : side === "push-kubespray" ? "k" : "t"}${scenario === "vanilla" ? "v" : ""}${nodes}`;
         const { spec, yaml } = topologySpec(name, kubenowTopology(nodes), { nodeCidr: `10.252.${nodes % 250}.0/24`, coordinatorPort: 7700 + (nodes % 250) });
         log(`[${new Date().toISOString().slice(11, 19)}] ${side}${side === "pull" ? "" : `, ${scenario}`}, ${nodes} nodes, repeat ${repeat}/${repeats}`);
-        const settings = { side, repeat, rttMs, forks: side === "push-tuned" ? nodes : 5, pipelining: true, log };
+        const settings = { side, repeat, rttMs, forks: forksFor(side, nodes), pipelining: true, log };
         const run =
           side === "pull"
             ? await pullRun(spec, yaml, { workDir: join(out, ".work"), repeat, log })

@@ -20,6 +20,12 @@ export function latencyStats(samplesMs: number[]): LatencyStats {
   };
 }
 
+/** The middle value (the mean of the two middle ones for an even count); 0 for none. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 /** Peak resident memory of a process (VmHWM), in MiB, from /proc. */
 export async function peakRssMiB(pid: number): Promise<number | undefined> {
   const { readFile } = await import("node:fs/promises");

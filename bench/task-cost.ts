@@ -32,14 +32,7 @@ try {
   const host = machines.hosts[0]!;
   for (const rttMs of [0, 40]) {
     const relay = await startWanRelay({ target: { host: host.address, port: 22 }, rttMs });
-    let session: SshSession | undefined;
-    for (let i = 0; !session; i++) {
-      session = await SshSession.open({ name: host.name, host: relay.host, port: relay.port, privateKey: machines.clientKey, hostKey: host.hostKey }).catch(async (err: Error) => {
-        if (i > 100) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-        return undefined;
-      });
-    }
+    const session = await SshSession.openWhenUp({ name: host.name, host: relay.host, port: relay.port, privateKey: machines.clientKey, hostKey: host.hostKey });
     for (const pipelining of [true, false]) {
       const wall: number[] = [];
       const remote: number[] = [];

@@ -1,6 +1,7 @@
 import { STORAGE_STEP } from "../../shared/barrier-names.js";
+import { median } from "../stats.js";
 import { kubenowTopology, type Topology } from "./topology.js";
-import type { DeployRun, Side } from "./run-record.js";
+import type { DeployRun } from "./run-record.js";
 
 /**
  * Predicts deployment time beyond the sizes this machine holds, from the per-step timings of a
@@ -34,7 +35,6 @@ export interface Prediction {
 }
 
 export interface SideModel {
-  side: Side;
   calibratedOn: number;
   predict(nodes: number): Prediction;
 }
@@ -50,10 +50,6 @@ function groupSize(t: Topology, g: Group): number {
   return g === "master" ? 1 : g === "service" ? t.service : t.storage;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Steps the agent's executor runs at once (agent/executor/executor.ts). */
 const EXECUTOR_CONCURRENCY = 4;
@@ -66,20 +62,20 @@ export function pushModel(run: DeployRun, o: { cores: number; workstationCpuMsPe
   const calibForks = o.forksAt(run.nodes);
   const t0 = kubenowTopology(run.nodes);
   // Tasks in the order they ran, with their hosts, measured wall time and typical call.
-  const tasks: { id: string; hosts: string[]; wallMs: number; callMs: number }[] = [];
+  const grouped: { id: string; calls: DeployRun["steps"] }[] = [];
   for (const s of run.steps) {
-    let t = tasks.at(-1);
-    if (!t || t.id !== s.step) tasks.push((t = { id: s.step, hosts: [], wallMs: 0, callMs: 0 }));
-    t.hosts.push(s.node);
+    if (grouped.at(-1)?.id !== s.step) grouped.push({ id: s.step, calls: [] });
+    grouped.at(-1)!.calls.push(s);
   }
-  for (const t of tasks) {
-    const calls = run.steps.filter((s) => s.step === t.id && t.hosts.includes(s.node));
+  const tasks = grouped.map(({ id, calls }) => {
+    const t = { id, hosts: calls.map((c) => c.node), wallMs: 0, callMs: 0 };
     t.wallMs = Math.max(...calls.map((c) => c.startMs + c.durationMs)) - Math.min(...calls.map((c) => c.startMs));
     // A call's own length, without the first wave's wait for sshd: the later waves' median.
     const firstEnd = Math.min(...calls.map((c) => c.startMs + c.durationMs));
     const later = calls.filter((c) => c.startMs >= firstEnd);
     t.callMs = later.length > 0 ? median(later.map((c) => c.durationMs)) : Math.min(...calls.map((c) => c.durationMs));
-  }
+    return t;
+  });
   const hostsAt = (t: (typeof tasks)[number], top: Topology) => {
     const g = groups.get(t.hosts[0]!)!;
     // One host of a bigger group (the storage node that forms the volume) stays one host. At a
@@ -92,7 +88,6 @@ export function pushModel(run: DeployRun, o: { cores: number; workstationCpuMsPe
   const bootMs = Math.min(...run.steps.map((s) => s.startMs));
   const tailMs = run.totalMs - lastTask;
   return {
-    side: run.side,
     calibratedOn: run.nodes,
     predict(nodes) {
       const top = kubenowTopology(nodes);
@@ -131,7 +126,6 @@ export function pullModel(run: DeployRun, o: { cores: number; joinsPerSecond: nu
   const master = run.perNode.find((p) => p.roles.includes("master"))!;
   const others = run.perNode.filter((p) => p !== master);
   const lastJoin = Math.max(...run.perNode.map((p) => p.startMs));
-  const masterChain = master.endMs - master.startMs;
   // Routes: one step per peer on every node, run EXECUTOR_CONCURRENCY at a time.
   const routeMs = median(run.steps.filter((s) => s.step.startsWith("routes/")).map((s) => s.durationMs)) / EXECUTOR_CONCURRENCY;
   const routes = (run.nodes - 1) * routeMs;
@@ -141,12 +135,10 @@ export function pullModel(run: DeployRun, o: { cores: number; joinsPerSecond: nu
   const configured = Math.max(...run.perNode.map((p) => p.endMs));
   const tailMs = run.totalMs - configured;
   return {
-    side: "pull",
     calibratedOn: run.nodes,
     predict(nodes) {
       const joins = lastJoin + Math.max(0, (nodes - run.nodes) / o.joinsPerSecond) * 1000;
-      const masterDone = master.startMs + masterChain;
-      const ms = Math.max(masterDone + afterMaster, joins + workerChain) + (nodes - 1) * routeMs + tailMs;
+      const ms = Math.max(master.endMs + afterMaster, joins + workerChain) + (nodes - 1) * routeMs + tailMs;
       return { nodes, cloudMs: Math.round(ms), thisMachineMs: Math.round(ms + sharedCpuDelay(run, nodes, o.cores, (n) => n)) };
     },
   };

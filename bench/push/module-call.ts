@@ -43,10 +43,10 @@ export async function callModule(session: SshSession, request: z.input<typeof Pu
     out = await session.exec("sprout-agent step", { stdin: `${args}\n`, onLine });
   } else {
     const tmp = `/root/.ansible/tmp/ansible-tmp-${Date.now()}-${randomBytes(4).toString("hex")}`;
-    await must(session, `( umask 77 && mkdir -p "$(echo /root/.ansible/tmp)" && mkdir "${tmp}" ) && sleep 0`);
+    await session.run(`( umask 77 && mkdir -p "$(echo /root/.ansible/tmp)" && mkdir "${tmp}" ) && sleep 0`);
     try {
       await session.put(`${tmp}/args.json`, args, 0o600);
-      await must(session, `chmod u+x ${tmp}/ ${tmp}/args.json && sleep 0`);
+      await session.run(`chmod u+x ${tmp}/ ${tmp}/args.json && sleep 0`);
     } catch (err) {
       await session.exec(`rm -f -r ${tmp}/`).catch(() => undefined);
       throw err;
@@ -61,9 +61,4 @@ export async function callModule(session: SshSession, request: z.input<typeof Pu
     // falls through to the error below
   }
   return { outcome: "failed", durationMs: 0, error: `module exited ${out.code} without a result: ${out.stderr.trim().slice(-2000)}` };
-}
-
-async function must(session: SshSession, command: string): Promise<void> {
-  const r = await session.exec(command);
-  if (r.code !== 0) throw new Error(`${session.name}: "${command}" exited ${r.code}: ${r.stderr.trim()}`);
 }

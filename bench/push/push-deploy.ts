@@ -63,33 +63,34 @@ export async function pushDeploy(
     await Promise.all(hosts.map(async (h) => relays.set(h.name, await startWanRelay({ target: { host: h.address, port: 22 }, rttMs: o.rttMs }))));
     const session = (h: PushHost) => {
       let s = sessions.get(h.name);
-      if (!s) sessions.set(h.name, (s = connectWhenUp(h, relays.get(h.name)!, o.clientKey)));
+      const relay = relays.get(h.name)!;
+      if (!s) sessions.set(h.name, (s = SshSession.openWhenUp({ name: h.name, host: relay.host, port: relay.port, privateKey: o.clientKey, hostKey: h.hostKey })));
       return s;
     };
+    /** Runs one task on its hosts, `forks` at a time; returns what it recorded. */
     const task = async (name: string, on: PushHost[], work: (h: PushHost, s: SshSession) => Promise<{ outcome: StepOutcome; error?: string; remoteMs?: number }>) => {
+      const before = runs.length;
       await forEachLimited(on, o.forks, async (h) => {
         const start = Date.now();
         const r = await session(h).then((s) => work(h, s)).catch((err: Error) => ({ outcome: "failed" as const, error: err.message }));
         runs.push({ host: h.name, task: name, start, end: Date.now(), ...r });
       });
+      return runs.slice(before);
+    };
+    /** The tasks before the playbook must pass on every host: there is nothing to go on with otherwise. */
+    const onEveryHost = async (...args: Parameters<typeof task>) => {
+      const failed = (await task(...args)).filter((r) => r.outcome === "failed");
+      if (failed.length > 0) throw new Error(`${args[0]} failed: ${failed.map((r) => `${r.host}: ${r.error}`).join("; ")}`);
     };
 
-    for (const raw of o.prelude ?? []) {
-      await task(raw.name, hosts, async (h, s) => (await raw.run(h, s), { outcome: "changed" }));
-      const failed = runs.filter((r) => r.task === raw.name && r.outcome === "failed");
-      if (failed.length > 0) throw new Error(`${raw.name} failed: ${failed.map((r) => `${r.host}: ${r.error}`).join("; ")}`);
-    }
+    for (const raw of o.prelude ?? []) await onEveryHost(raw.name, hosts, async (h, s) => (await raw.run(h, s), { outcome: "changed" }));
 
     // Play 0: gather facts (Kubespray: gathering = smart, cached, so once per host).
     const facts = new Map<string, NodeFacts>();
-    await task("gather-facts", hosts, async (h, s) => {
-      const r = await s.exec("sprout-agent facts");
-      if (r.code !== 0) throw new Error(`facts: exit ${r.code}: ${r.stderr}`);
-      facts.set(h.name, parseJsonWith(NodeFacts, r.stdout, `facts of ${h.name}`));
+    await onEveryHost("gather-facts", hosts, async (h, s) => {
+      facts.set(h.name, parseJsonWith(NodeFacts, await s.run("sprout-agent facts"), `facts of ${h.name}`));
       return { outcome: "unchanged" };
     });
-    const unreachable = hosts.filter((h) => !facts.has(h.name));
-    if (unreachable.length > 0) throw new Error(`hosts unreachable: ${runs.filter((r) => r.outcome === "failed").map((r) => `${r.host}: ${r.error}`).join("; ")}`);
 
     // The inventory's group_vars, rendered on the workstation: PKI, pod CIDRs, manifests, steps.
     const pki = await loadOrCreateClusterPki(o.pkiDir);
@@ -102,31 +103,27 @@ export async function pushDeploy(
     const playbook = new LinearPlaybook(spec, plans);
     const recordOf = (name: string) => records.find((x) => x.name === name)!;
     // "Join": each host makes its key; the workstation signs its node certificate.
-    await task("node-identity", hosts, async (h, s) => {
+    await onEveryHost("node-identity", hosts, async (h, s) => {
       const r = await callModule(s, { identity: { nodeName: h.name, addresses: [h.address] } }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) });
       return { outcome: r.outcome, error: r.error, remoteMs: Math.round(r.durationMs) };
     });
-    await task("routes", hosts, async (h, s) => {
+    await onEveryHost("routes", hosts, async (h, s) => {
       const routes = built.find((b) => b.record.name === h.name)!.steps.flatMap((x) => (x.kind === "route" ? [`ip route replace ${x.destination} via ${x.via}`] : []));
-      const r = routes.length > 0 ? await s.exec(["set -e", ...routes].join("\n")) : { code: 0, stderr: "" };
-      if (r.code !== 0) throw new Error(`routes: exit ${r.code}: ${r.stderr.trim()}`);
+      if (routes.length > 0) await s.run(["set -e", ...routes].join("\n"));
       return { outcome: "changed" };
     });
-    const early = runs.filter((r) => (r.task === "node-identity" || r.task === "routes") && r.outcome === "failed");
-    if (early.length > 0) throw new Error(`hosts failed before the playbook: ${early.map((r) => `${r.host} ${r.task}: ${r.error}`).join("; ")}`);
     const byName = new Map(hosts.map((h) => [h.name, h]));
     const stepOf = (host: string, id: string) => plans.find((p) => p.host === host)!.steps.find((s) => s.id === id)!;
     let tasks = 3 + (o.prelude?.length ?? 0);
     for (let t = playbook.next(); t; t = playbook.next()) {
       tasks++;
-      const before = runs.length;
-      await task(t.id, t.hosts.map((n) => byName.get(n)!), async (h, s) => {
+      const ran = await task(t.id, t.hosts.map((n) => byName.get(n)!), async (h, s) => {
         const step = stepOf(h.name, t.id);
         const earlier = playbook.outcomesOf(h.name);
         const r = await callModule(s, { step, earlier }, { pipelining: o.pipelining, answers: answers(spec, pki, recordOf(h.name)) });
         return { outcome: r.outcome, error: r.error, remoteMs: Math.round(r.durationMs) };
       });
-      for (const r of runs.slice(before)) {
+      for (const r of ran) {
         playbook.record(r.host, t.id, r.outcome);
         if (r.outcome === "failed") o.log(`  ${r.host}: task ${t.id} failed: ${r.error ?? ""}`);
       }
@@ -175,19 +172,6 @@ function answers(spec: ClusterSpec, pki: ClusterPki, node: NodeRecord) {
     // The playbook runs a barrier's task only once it holds (see LinearPlaybook).
     barrier: async () => true,
   };
-}
-
-/** Like Kubespray's `ConnectionAttempts=100` (about a second apart): retry until sshd answers. */
-async function connectWhenUp(h: PushHost, relay: WanRelay, privateKey: string): Promise<SshSession> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await SshSession.open({ name: h.name, host: relay.host, port: relay.port, privateKey, hostKey: h.hostKey });
-    } catch (err) {
-      if (attempt >= 100) throw err;
-      // Quick at first (machines boot in about a second here), then a second apart.
-      await new Promise((r) => setTimeout(r, attempt < 20 ? 250 : 1_000));
-    }
-  }
 }
 
 async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -1,8 +1,10 @@
-import type { DeployRun, Scenario } from "./run-record.js";
+import { forksFor, type DeployRun, type Scenario } from "./run-record.js";
+import { median } from "../stats.js";
 import { pullModel, pushModel, type Prediction, type SideModel } from "./model.js";
 import type { Series } from "./chart.js";
 
-/** Medians, model errors, the Markdown summary and the CSV of the deployment benchmark. */
+// Medians, model errors, the Markdown summary and the CSV of the deployment benchmark.
+
 /** A side in a scenario: what one line of the table and one series of the chart show. */
 export type Variant = "pull" | `${"push-kubespray" | "push-tuned"}:${Scenario}`;
 
@@ -26,10 +28,6 @@ export interface Point {
   maxMs: number;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 export function summarize(runs: DeployRun[]): Point[] {
   const out: Point[] = [];
@@ -56,7 +54,7 @@ export function buildModels(runs: DeployRun[], o: { cores: number; joinsPerSecon
     if (side === "pull") models.set(variant, pullModel(calib, o));
     else {
       const cpuPerCall = median(ok.map((r) => ((r.workstationCpuSeconds ?? 0) * 1000) / Math.max(1, r.calls ?? 1)));
-      models.set(variant, pushModel(calib, { cores: o.cores, workstationCpuMsPerCall: cpuPerCall, forksAt: (n) => (side === "push-tuned" ? n : calib.forks ?? 5), mirrorBytesPerSecond: o.mirrorBytesPerSecond }));
+      models.set(variant, pushModel(calib, { cores: o.cores, workstationCpuMsPerCall: cpuPerCall, forksAt: (n) => forksFor(side!, n), mirrorBytesPerSecond: o.mirrorBytesPerSecond }));
     }
   }
   return models;
@@ -130,7 +128,7 @@ export function renderSummary(i: SummaryInput): string {
     lines.push(`| ${v.label} | ${real.join(", ") || "–"} | ${model.join(", ") || "–"} |`);
   }
   lines.push("", "## The model against every measured point", "");
-  lines.push("Calibrated on each variant's smallest measured size. The real points run all nodes on this machine's 2 cores, so they are compared with the model's \"this machine\" variant: plus the measured CPU time of the nodes added to those working at once (all for pull, up to the forks for push) over the shared cores.", "");
+  lines.push("Calibrated on each variant's smallest measured size. The real points run all nodes on this machine's cores, so they are compared with the model's \"this machine\" variant: plus the measured CPU time of the nodes added to those working at once (all for pull, up to the forks for push) over the shared cores.", "");
   lines.push("| variant | nodes | measured median | model (this machine) | error | model (cloud) |", "|---|---:|---:|---:|---:|---:|");
   for (const p of i.points) {
     const m = predicted(p.variant, p.nodes);

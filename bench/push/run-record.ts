@@ -8,6 +8,11 @@ import { readFileSync } from "node:fs";
 export type Side = "pull" | "push-kubespray" | "push-tuned";
 export type Scenario = "same-image" | "vanilla";
 
+/** Ansible's (and Kubespray's) default of 5 forks, or one per node when tuned. */
+export function forksFor(side: Side, nodes: number): number {
+  return side === "push-tuned" ? nodes : 5;
+}
+
 export interface NodeSpan {
   name: string;
   roles: string[];

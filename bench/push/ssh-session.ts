@@ -9,6 +9,16 @@ export interface ExecOptions {
   onLine?: (line: string) => string | undefined | Promise<string | undefined>;
 }
 
+export interface SessionOptions {
+  name: string;
+  host: string;
+  port: number;
+  privateKey: string;
+  /** The only host key accepted (its public blob). */
+  hostKey: Buffer;
+  timeoutMs?: number;
+}
+
 export interface ExecResult {
   code: number;
   stdout: string;
@@ -26,7 +36,20 @@ export class SshSession {
     readonly name: string,
   ) {}
 
-  static open(o: { name: string; host: string; port: number; privateKey: string; hostKey: Buffer; timeoutMs?: number }): Promise<SshSession> {
+  /** Like Kubespray's `ConnectionAttempts=100` (about a second apart): retries until sshd answers. */
+  static async openWhenUp(o: SessionOptions): Promise<SshSession> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await SshSession.open(o);
+      } catch (err) {
+        if (attempt >= 100) throw err;
+        // Quick at first (machines boot in about a second here), then a second apart.
+        await new Promise((r) => setTimeout(r, attempt < 20 ? 250 : 1_000));
+      }
+    }
+  }
+
+  static open(o: SessionOptions): Promise<SshSession> {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let ready = false;
@@ -94,6 +117,13 @@ export class SshSession {
         if (!o.onLine) channel.end();
       });
     });
+  }
+
+  /** Runs a command that must succeed; its stdout, or an error naming the host, exit code and stderr. */
+  async run(command: string): Promise<string> {
+    const r = await this.exec(command);
+    if (r.code !== 0) throw new Error(`${this.name}: exit ${r.code}: ${(r.stderr || r.stdout).trim().slice(-1500)}`);
+    return r.stdout;
   }
 
   /** A new SFTP session per file, as Ansible runs `sftp` once per PUT over the shared connection. */

@@ -55,7 +55,7 @@ async function script(name: string): Promise<string> {
 /** A task run as a raw command (Ansible's `raw`/`shell`), before facts: the host has no module runtime yet. */
 export interface RawTask {
   name: string;
-  run(h: PushHost, s: SshSession): Promise<void>;
+  run(h: PushHost, s: SshSession): Promise<unknown>;
 }
 
 const CONTROL_PLANE = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
@@ -69,7 +69,7 @@ export function installTasks(mirrorUrl: string, packages: string[]): RawTask[] {
     {
       name: "bootstrap-os",
       run: async (_h, s) => {
-        await must(s, "mkdir -p /usr/local/lib/sprout /etc/sprout");
+        await s.run("mkdir -p /usr/local/lib/sprout /etc/sprout");
         await s.put("/usr/local/lib/sprout/sprout-agent.cjs", await readFile(join(REPO, "dist/sprout-agent.cjs"), "utf8"), 0o644);
         await s.put("/usr/local/bin/sprout-agent", await readFile(join(REPO, "image-build/agent/sprout-agent"), "utf8"), 0o755);
       },
@@ -77,7 +77,7 @@ export function installTasks(mirrorUrl: string, packages: string[]): RawTask[] {
     {
       name: "install-packages",
       run: (_h, s) =>
-        must(s, [
+        s.run([
           "rm -f /etc/apt/sources.list.d/*.sources /etc/apt/sources.list",
           `echo 'deb [trusted=yes] ${mirrorUrl}/debian ./' >/etc/apt/sources.list.d/mirror.list`,
           "apt-get update -q",
@@ -88,7 +88,7 @@ export function installTasks(mirrorUrl: string, packages: string[]): RawTask[] {
       // What build-rootfs.sh configures in Sprout's image: iptables-legacy, role services off until configured.
       name: "prepare-node",
       run: (_h, s) =>
-        must(s, [
+        s.run([
           "update-alternatives --set iptables /usr/sbin/iptables-legacy",
           "update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy",
           "systemctl disable --now etcd.service glusterd.service nginx.service",
@@ -99,18 +99,13 @@ export function installTasks(mirrorUrl: string, packages: string[]): RawTask[] {
       name: "download-kubernetes",
       run: (h, s) => {
         const bins = ["kubelet", "kube-proxy", ...(h.roles.includes("master") ? CONTROL_PLANE : [])];
-        return must(s, bins.map((b) => fetchTo(`${mirrorUrl}/kubernetes/${b}`, `/usr/local/bin/${b}`, "0o755")).join(" && "));
+        return s.run(bins.map((b) => fetchTo(`${mirrorUrl}/kubernetes/${b}`, `/usr/local/bin/${b}`, "0o755")).join(" && "));
       },
     },
     {
       name: "download-images",
       run: (_h, s) =>
-        must(s, ["mkdir -p /usr/local/share/sprout/images", ...["pause.tar", "toolbox.tar"].map((t) => fetchTo(`${mirrorUrl}/images/${t}`, `/usr/local/share/sprout/images/${t}`, "0o644"))].join(" && ")),
+        s.run(["mkdir -p /usr/local/share/sprout/images", ...["pause.tar", "toolbox.tar"].map((t) => fetchTo(`${mirrorUrl}/images/${t}`, `/usr/local/share/sprout/images/${t}`, "0o644"))].join(" && ")),
     },
   ];
-}
-
-async function must(s: SshSession, command: string): Promise<void> {
-  const r = await s.exec(command);
-  if (r.code !== 0) throw new Error(`${s.name}: exit ${r.code}: ${(r.stderr || r.stdout).trim().slice(-1500)}`);
 }
