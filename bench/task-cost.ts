@@ -16,7 +16,7 @@ import { latencyStats } from "./stats.js";
 import { topologySpec } from "./push/topology.js";
 import { bootPushMachines } from "./push/push-machines.js";
 import { startWanRelay } from "./push/wan-relay.js";
-import { SshSession } from "./push/ssh-session.js";
+import { SshSession } from "../coordinator/providers/ssh/ssh-session.js";
 import { callModule } from "./push/module-call.js";
 
 const { values } = parseArgs({ options: { calls: { type: "string", default: "30" } } });

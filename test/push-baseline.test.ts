@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ssh2 from "ssh2";
 import { testNodeCidr, testNodeImage } from "./support/harness.js";
 import { kubenowTopology, topologySpec } from "../bench/push/topology.js";
-import { bootPushMachines, ed25519KeyPair, type PushMachines } from "../bench/push/push-machines.js";
+import { bootPushMachines, type PushMachines } from "../bench/push/push-machines.js";
+import { ed25519KeyPair } from "../coordinator/providers/ssh/host-keys.js";
 import { pushDeploy, type PushResult } from "../bench/push/push-deploy.js";
 import { reachEndState } from "../bench/push/end-state.js";
 import { startWanRelay } from "../bench/push/wan-relay.js";
-import { SshSession } from "../bench/push/ssh-session.js";
+import { SshSession } from "../coordinator/providers/ssh/ssh-session.js";
 
 const run = promisify(execFile);
 

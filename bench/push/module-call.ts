@@ -3,7 +3,7 @@ import type { SignResponse, CertProfileName } from "../../shared/cert-profiles.j
 import type { z } from "zod";
 import type { PushRequest } from "../../agent/push-module.js";
 import type { StepResult } from "../../agent/executor/executor.js";
-import type { SshSession } from "./ssh-session.js";
+import type { SshSession } from "../../coordinator/providers/ssh/ssh-session.js";
 
 /**
  * One task on one host, executed as Ansible executes a module over SSH:

@@ -12,7 +12,7 @@ import { renderManifestBody } from "../../coordinator/manifest/render-manifest.j
 import type { NodeRecord } from "../../coordinator/state/records.js";
 import { buildSteps } from "../../agent/builders/index.js";
 import { startWanRelay, type WanRelay } from "./wan-relay.js";
-import { SshSession } from "./ssh-session.js";
+import { SshSession } from "../../coordinator/providers/ssh/ssh-session.js";
 import { callModule } from "./module-call.js";
 import { LinearPlaybook, type HostPlan } from "./linear-playbook.js";
 import type { PushHost } from "./push-machines.js";

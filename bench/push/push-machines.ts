@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import ssh2 from "ssh2";
+import { ed25519KeyPair, publicBlob } from "../../coordinator/providers/ssh/host-keys.js";
 import type { ClusterSpec } from "../../shared/cluster-spec.js";
 import { planNodes, type PlannedNode } from "../../coordinator/providers/local/node-plan.js";
 import { createNodeNetwork, type NodeNetwork } from "../../coordinator/providers/local/node-network.js";
@@ -68,24 +68,5 @@ export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string
   } catch (err) {
     await destroy().catch(() => {});
     throw err;
-  }
-}
-
-function publicBlob(openSshPublic: string): Buffer {
-  const key = ssh2.utils.parseKey(openSshPublic);
-  if (key instanceof Error) throw key;
-  return (Array.isArray(key) ? key[0]! : key).getPublicSSH();
-}
-
-/**
- * An ed25519 key pair in OpenSSH format. ssh2's generator writes a public key whose first byte is
- * zero as 31 bytes (about 1 key in 300), which nothing can parse afterwards: such a pair is
- * thrown away and made again.
- */
-export function ed25519KeyPair(): { private: string; public: string } {
-  for (let attempt = 1; ; attempt++) {
-    const pair = ssh2.utils.generateKeyPairSync("ed25519");
-    if (!(ssh2.utils.parseKey(pair.public) instanceof Error) && !(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
-    if (attempt >= 20) throw new Error("ssh2 made 20 unusable ed25519 keys in a row");
   }
 }

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { SshSession } from "./ssh-session.js";
+import type { SshSession } from "../../coordinator/providers/ssh/ssh-session.js";
 import type { PushHost } from "./push-machines.js";
 
 const run = promisify(execFile);

@@ -1,4 +1,6 @@
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
+import type { Readable } from "node:stream";
+import { refusal, type HostKeyPolicy } from "./host-keys.js";
 const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 
@@ -13,9 +15,11 @@ export interface SessionOptions {
   name: string;
   host: string;
   port: number;
+  /** Login user (default root); a user other than root runs the provider's commands with sudo. */
+  user?: string;
   privateKey: string;
-  /** The only host key accepted (its public blob). */
-  hostKey: Buffer;
+  /** The only host key accepted (its public blob), or a pin / known_hosts policy. */
+  hostKey: Buffer | HostKeyPolicy;
   timeoutMs?: number;
 }
 
@@ -53,6 +57,7 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let ready = false;
+      let refused: string | undefined;
       client
         .once("ready", () => {
           ready = true;
@@ -61,15 +66,18 @@ export class SshSession {
         // Before ready: the connection failed. After: the commands in flight fail on their own
         // channels, so an error here must not crash the workstation.
         .on("error", (err) => {
-          if (!ready) reject(new Error(`ssh to ${o.name} (${o.host}:${o.port}): ${err.message}`));
+          if (!ready) reject(new Error(`ssh to ${o.name} (${o.host}:${o.port}): ${refused ?? err.message}`));
         })
         .connect({
           host: o.host,
           port: o.port,
-          username: "root",
+          username: o.user ?? "root",
           privateKey: o.privateKey,
           readyTimeout: o.timeoutMs ?? 20_000,
-          hostVerifier: (key: Buffer) => key.equals(o.hostKey),
+          hostVerifier: (key: Buffer) => {
+            refused = Buffer.isBuffer(o.hostKey) ? (key.equals(o.hostKey) ? undefined : "host key is not the pinned one") : refusal(o.hostKey, key);
+            return refused === undefined;
+          },
         });
     });
   }
@@ -124,6 +132,38 @@ export class SshSession {
     const r = await this.exec(command);
     if (r.code !== 0) throw new Error(`${this.name}: exit ${r.code}: ${(r.stderr || r.stdout).trim().slice(-1500)}`);
     return r.stdout;
+  }
+
+  /**
+   * Runs a command with a stream as its stdin (a tar archive of the node bundle, say): the stream
+   * is piped with backpressure, so hundreds of megabytes never sit in memory.
+   */
+  pipeInto(command: string, input: Readable, timeoutMs = 1_200_000): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, channel: ClientChannel) => {
+        if (err) return reject(new Error(`${this.name}: cannot start "${command.slice(0, 200)}": ${err.message}`));
+        let stdout = "";
+        let stderr = "";
+        const timer = setTimeout(() => {
+          stderr += `\n(no end after ${timeoutMs} ms: closed by the workstation)`;
+          channel.close();
+        }, timeoutMs);
+        channel.setEncoding("utf8");
+        channel.stderr.setEncoding("utf8");
+        channel.on("data", (chunk: string) => (stdout += chunk));
+        channel.stderr.on("data", (chunk: string) => (stderr += chunk));
+        channel.on("error", (e: Error) => (stderr += `\n(channel error: ${e.message})`));
+        input.on("error", (e: Error) => {
+          stderr += `\n(reading the input failed: ${e.message})`;
+          channel.close();
+        });
+        channel.once("close", (code: number | null) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? 255, stdout, stderr });
+        });
+        input.pipe(channel);
+      });
+    });
   }
 
   /** A new SFTP session per file, as Ansible runs `sftp` once per PUT over the shared connection. */
