@@ -1,6 +1,6 @@
 import type { ClusterSpec } from "../shared/cluster-spec.js";
 import { BARRIER, STORAGE_STEP } from "../shared/barrier-names.js";
-import { roleCounts } from "../shared/cluster-spec.js";
+import { planNodes, roleCounts } from "../shared/cluster-spec.js";
 import type { NodeStatus } from "../shared/status.js";
 
 /**
@@ -15,7 +15,7 @@ export const BARRIERS: Record<string, { describe: string; ready: (spec: ClusterS
   },
   [BARRIER.allNodesJoined]: {
     describe: "every node the cluster spec asks for has joined",
-    ready: (spec, nodes) => nodes.length >= spec.nodeGroups.reduce((n, g) => n + g.count, 0),
+    ready: (spec, nodes) => nodes.length >= planNodes(spec).length,
   },
   // The coordinator reads the agents' storage steps off their timelines, so a barrier is what
   // the nodes said, never set by hand.

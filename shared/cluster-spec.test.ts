@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ClusterSpec, durationMs, roleCounts } from "./cluster-spec.js";
+import { ClusterSpec, durationMs, planNodes, roleCounts } from "./cluster-spec.js";
 import { UserError, ValidationError } from "./errors.js";
 import { formatPath, parseJsonWith, parseYamlWith } from "./validate.js";
 
@@ -201,6 +201,51 @@ describe("parseYamlWith(ClusterSpec)", () => {
 
   it("refuses a listen address without a port", () => {
     expect(problemsOf("name: demo\ncoordinator:\n  listen: 0.0.0.0\n")[0]).toMatchObject({ path: "coordinator.listen", message: "must be host:port" });
+  });
+
+  it("plans the ssh provider's nodes from its hosts: names per first role, roles counted from the hosts", () => {
+    const yaml = [
+      "name: lab",
+      "provider:",
+      "  type: ssh",
+      "  hosts:",
+      "    - { address: 192.0.2.10, roles: [master, edge], hostKey: SHA256:2S4eFu0HeTfH6JfoOTvjpCgwsxG1Tq9dZ8NbJd2Wd0Q }",
+      "    - { address: 192.0.2.11, roles: [service], user: debian, port: 2222 }",
+      "    - { address: node-12.lab.example.org, roles: [service] }",
+      "    - { address: 192.0.2.13, roles: [storage], name: disk-a }",
+      "",
+    ].join("\n");
+    const spec = parseYamlWith(ClusterSpec, yaml, "cluster.yaml");
+    expect(planNodes(spec)).toEqual([
+      { name: "master-1", group: "master+edge", roles: ["master", "edge"] },
+      { name: "service-1", group: "service", roles: ["service"] },
+      { name: "service-2", group: "service", roles: ["service"] },
+      { name: "disk-a", group: "storage", roles: ["storage"] },
+    ]);
+    // The default node groups play no part: the hosts are the cluster.
+    expect(roleCounts(spec)).toEqual({ master: 1, edge: 1, service: 2, storage: 1 });
+    expect(spec.provider.type === "ssh" && spec.provider.hosts[1]).toMatchObject({ user: "debian", port: 2222 });
+    expect(spec.provider.type === "ssh" && spec.provider.hosts[2]).toMatchObject({ user: "root", port: 22 });
+  });
+
+  it("refuses ssh hosts without a master, listed twice, or with a malformed pin, each at its own path", () => {
+    const problems = problemsOf(
+      [
+        "name: lab",
+        "provider:",
+        "  type: ssh",
+        "  hosts:",
+        "    - { address: 192.0.2.11, roles: [service], name: a }",
+        "    - { address: 192.0.2.11, roles: [service], name: a }",
+        "    - { address: 192.0.2.12, roles: [service], hostKey: 'MD5:ab:cd' }",
+        "",
+      ].join("\n"),
+    );
+    expect(problems.map((p) => p.path).sort()).toEqual(["provider.hosts", "provider.hosts[1].address", "provider.hosts[1].name", "provider.hosts[2].hostKey"].sort());
+    expect(problems.find((p) => p.path === "provider.hosts[1].name")!.message).toContain('node name "a" is used by hosts[0] too');
+    expect(problems.find((p) => p.path === "provider.hosts[1].address")!.message).toContain("192.0.2.11:22 is listed twice");
+    expect(problems.find((p) => p.path === "provider.hosts")!.message).toContain("at least one node with role master");
+    expect(problemsOf("name: lab\nprovider:\n  type: ssh\n  hosts: []\n")[0]).toMatchObject({ path: "provider.hosts", message: "list at least one host" });
   });
 
   it("defaults the egress proxy's extra NO_PROXY list", () => {

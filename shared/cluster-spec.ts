@@ -77,9 +77,31 @@ export const EgressProxy = z.object({
   noProxy: z.array(z.string()).default([]),
 });
 
+/** A machine the ssh provider turns into a node: how to reach it over SSH and which roles it takes. */
+export const SshHost = z.object({
+  /** Where SSH reaches the host (an address or a DNS name). */
+  address: z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/, "must be an IPv4 address or a host name"),
+  port: z.number().int().min(1).max(65535).default(22),
+  /** Login user; anyone but root runs Sprout's install with passwordless sudo. */
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root"),
+  /** Private key (OpenSSH or PEM), relative to the deployment directory or absolute; default: ~/.ssh/id_ed25519, then ~/.ssh/id_rsa. */
+  keyFile: z.string().min(1).optional(),
+  /** The host key's OpenSSH fingerprint (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host). Without it, known_hosts must list the host. */
+  hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, "must be an OpenSSH fingerprint like SHA256:…(43 base64 characters)").optional(),
+  roles: z.array(NodeRole).min(1).refine((r) => new Set(r).size === r.length, "roles must not repeat"),
+  /** Node name; default `<first role>-<n>` (master-1, service-2, …). */
+  name: NodeName.optional(),
+});
+export type SshHost = z.infer<typeof SshHost>;
+
 export const Provider = z.discriminatedUnion("type", [
   z.object({ type: z.literal("local") }),
-  z.object({ type: z.literal("ssh"), hosts: z.array(z.object({ address: z.string(), user: z.string().default("root"), keyFile: z.string().optional(), roles: z.array(NodeRole).min(1), name: NodeName.optional() })).default([]) }),
+  z.object({
+    type: z.literal("ssh"),
+    /** known_hosts for hosts without a pinned hostKey (default ~/.ssh/known_hosts). */
+    knownHosts: z.string().min(1).optional(),
+    hosts: z.array(SshHost).min(1, "list at least one host"),
+  }),
   z.object({ type: z.enum(["openstack", "aws", "gcp", "azure"]), region: z.string().optional() }).loose(),
 ]);
 
@@ -132,8 +154,10 @@ export const ClusterSpec = z
       if (names.has(g.name)) ctx.addIssue({ code: "custom", path: ["nodeGroups", i, "name"], message: `duplicate node group name "${g.name}"` });
       names.add(g.name);
     });
-    const count = (role: string) => spec.nodeGroups.filter((g) => g.roles.includes(role as never)).reduce((n, g) => n + g.count, 0);
-    if (count("master") < 1) ctx.addIssue({ code: "custom", path: ["nodeGroups"], message: "at least one node with role master is required" });
+    if (spec.provider.type === "ssh") checkSshHosts(spec.provider.hosts, ctx);
+    const counts = roleCounts(spec);
+    const count = (role: string) => counts[role] ?? 0;
+    if (count("master") < 1) ctx.addIssue({ code: "custom", path: spec.provider.type === "ssh" ? ["provider", "hosts"] : ["nodeGroups"], message: "at least one node with role master is required" });
     const storageNodes = count("storage");
     if (storageNodes > 0 && spec.storage.replication > storageNodes) {
       ctx.addIssue({ code: "custom", path: ["storage", "replication"], message: `replication ${spec.storage.replication} is larger than the number of storage nodes (${storageNodes})` });
@@ -168,8 +192,43 @@ export function durationMs(text: string): number {
 }
 
 /** Total nodes the spec asks for, per role. */
-export function roleCounts(spec: ClusterSpec): Record<string, number> {
+export function roleCounts(spec: Pick<ClusterSpec, "provider" | "nodeGroups">): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const g of spec.nodeGroups) for (const r of g.roles) out[r] = (out[r] ?? 0) + g.count;
+  for (const n of planNodes(spec)) for (const r of n.roles) out[r] = (out[r] ?? 0) + 1;
   return out;
+}
+
+/** The nodes a spec asks for, in order, each with its name, group and roles. */
+export interface PlannedNode {
+  name: string;
+  group: string;
+  roles: NodeRole[];
+}
+
+/**
+ * The one list of nodes every part works from. Machines a provider creates come from the node
+ * groups, named `<group>-<n>`. Existing machines (the ssh provider) are the listed hosts: a host
+ * without a name is `<first role>-<n>`, counted per role, and forms a group of its roles.
+ */
+export function planNodes(spec: Pick<ClusterSpec, "provider" | "nodeGroups">): PlannedNode[] {
+  if (spec.provider.type === "ssh") {
+    const seen = new Map<string, number>();
+    return spec.provider.hosts.map((h) => {
+      const first = h.roles[0]!;
+      const n = (seen.get(first) ?? 0) + 1;
+      seen.set(first, n);
+      return { name: h.name ?? `${first}-${n}`, group: h.roles.join("+"), roles: h.roles };
+    });
+  }
+  return spec.nodeGroups.flatMap((g) => Array.from({ length: g.count }, (_, i) => ({ name: `${g.name}-${i + 1}`, group: g.name, roles: g.roles })));
+}
+
+/** Hosts: unique node names and unique SSH endpoints, so no machine is configured twice. */
+function checkSshHosts(hosts: SshHost[], ctx: z.RefinementCtx): void {
+  const names = planNodes({ provider: { type: "ssh", hosts }, nodeGroups: [] }).map((n) => n.name);
+  const endpoints = hosts.map((h) => `${h.address}:${h.port}`);
+  hosts.forEach((h, i) => {
+    if (names.indexOf(names[i]!) !== i) ctx.addIssue({ code: "custom", path: ["provider", "hosts", i, "name"], message: `node name "${names[i]}" is used by hosts[${names.indexOf(names[i]!)}] too` });
+    if (endpoints.indexOf(endpoints[i]!) !== i) ctx.addIssue({ code: "custom", path: ["provider", "hosts", i, "address"], message: `${endpoints[i]} is listed twice (hosts[${endpoints.indexOf(endpoints[i]!)}])` });
+  });
 }

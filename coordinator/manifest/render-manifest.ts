@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ClusterSpec } from "../../shared/cluster-spec.js";
+import { planNodes, roleCounts, type ClusterSpec } from "../../shared/cluster-spec.js";
 import { EDGE_TLS, NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import { nthAddress, parseCidr } from "../../shared/net.js";
 import { minorSupport } from "../../shared/versions.js";
@@ -91,7 +91,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
       maxPods: 110,
       nodeLabels,
       // Masters keep workloads off unless they are the only nodes.
-      registerWithTaints: node.roles.includes("master") && spec.nodeGroups.some((g) => !g.roles.includes("master") && g.count > 0)
+      registerWithTaints: node.roles.includes("master") && planNodes(spec).some((n) => !n.roles.includes("master"))
         ? [{ key: "node-role.kubernetes.io/master", effect: "NoSchedule" }]
         : [],
     },
@@ -117,7 +117,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
 /** Edge nodes, and masters when the spec has no edge nodes (KubeNow: the master acts as edge). */
 export function actsAsEdge(spec: ClusterSpec, node: NodeRecord): boolean {
   if (node.roles.includes("edge")) return true;
-  return node.roles.includes("master") && !spec.nodeGroups.some((g) => g.roles.includes("edge") && g.count > 0);
+  return node.roles.includes("master") && !(roleCounts(spec)["edge"] ?? 0);
 }
 
 /** Stable hash of a manifest body: key order fixed by the renderer, undefined fields dropped. */

@@ -1,16 +1,6 @@
 import type { ClusterSpec } from "../../../shared/cluster-spec.js";
-import type { NodeRole } from "../../../shared/roles.js";
 
-/** The machines a spec asks for: `<group>-<n>` names, in group order. */
-export interface PlannedNode {
-  name: string;
-  group: string;
-  roles: NodeRole[];
-}
-
-export function planNodes(spec: ClusterSpec): PlannedNode[] {
-  return spec.nodeGroups.flatMap((g) => Array.from({ length: g.count }, (_, i) => ({ name: `${g.name}-${i + 1}`, group: g.name, roles: g.roles })));
-}
+export { planNodes, type PlannedNode } from "../../../shared/cluster-spec.js";
 
 /** `--workers N` sets the size of the first service group. */
 export function withWorkers(spec: ClusterSpec, workers: number | undefined): ClusterSpec {
