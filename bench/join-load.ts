@@ -147,7 +147,7 @@ try {
         roles: ["service"],
         addresses: [ip],
         csr,
-        facts: { hostname: name, machineId: String(i), cpus: 2, memoryBytes: 4e9, disks: [], nics: [{ name: "eth0", mac: "02:00:00:00:00:00", ipv4: [ip] }], os: "bench", kernel: "bench", imageVersion: "none", agentVersion: "bench" },
+        facts: { hostname: name, machineId: String(i), cpus: 2, memoryBytes: 4e9, disks: [], nics: [{ name: "eth0", mac: "02:00:00:00:00:00", ipv4: [ip] }], os: "bench", kernel: "bench", imageVersion: "none", agentVersion: "bench", oomScoreAdjRestricted: false },
       } satisfies JoinRequest;
     }),
   );

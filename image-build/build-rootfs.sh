@@ -105,7 +105,8 @@ k8s_version="$(basename "$(dirname "$k8s_bin")")"
 base_hash() {
   {
     echo "flavor=$flavor suite=$suite mirror=$mirror security=$security"
-    sha256sum "$here/build-rootfs.sh"
+    # The script by content only: a checkout elsewhere (CI's clone, a worktree) reuses the same cache.
+    sha256sum <"$here/build-rootfs.sh"
     (cd "$files" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
     echo "kubernetes=$k8s_version"
     (cd "$k8s_bin" && big_sha ./*)

@@ -3,8 +3,9 @@
 import { build } from "esbuild";
 import { statSync } from "node:fs";
 
-// Optional native add-ons the libraries try to load and work without.
-const external = ["cpu-features", "bufferutil", "utf-8-validate", "osx-temperature-sensor"];
+// Optional native add-ons the libraries try to load and work without (ssh2 falls back from its
+// sshcrypto.node binding to pure JavaScript ciphers in the CLI bundle).
+const external = ["cpu-features", "bufferutil", "utf-8-validate", "osx-temperature-sensor", "*.node"];
 
 const common = { bundle: true, platform: "node", target: "node20", format: "cjs", external, legalComments: "none", logLevel: "warning", sourcemap: false };
 

@@ -17,6 +17,12 @@ export const NodeFacts = z.object({
   /** Contents of /etc/sprout/image-version on the node, or "none" outside a Sprout image. */
   imageVersion: z.string().max(128),
   agentVersion: z.string().max(64),
+  /**
+   * The node cannot lower a process's oom_score_adj (no CAP_SYS_RESOURCE: a container-like
+   * sandbox, such as the local provider's machines). containerd must then leave oom_score_adj at
+   * the runtime's own value, or runc fails to start every pod sandbox.
+   */
+  oomScoreAdjRestricted: z.boolean().default(false),
 });
 export type NodeFacts = z.infer<typeof NodeFacts>;
 

@@ -125,7 +125,7 @@ describe("join rejections", () => {
         roles: ["service"],
         addresses: [ownIp],
         csr,
-        facts: { hostname: nodeName, machineId: "m", cpus: 1, memoryBytes: 1, disks: [], nics: [{ name: "eth0", mac: "x", ipv4: [ownIp] }], os: "x", kernel: "x", imageVersion: "none", agentVersion: "0" },
+        facts: { hostname: nodeName, machineId: "m", cpus: 1, memoryBytes: 1, disks: [], nics: [{ name: "eth0", mac: "x", ipv4: [ownIp] }], os: "x", kernel: "x", imageVersion: "none", agentVersion: "0", oomScoreAdjRestricted: false },
         ...overrides,
       };
     }

@@ -1,3 +1,4 @@
+import { readFile, writeFile } from "node:fs/promises";
 import { hostname, networkInterfaces } from "node:os";
 import si from "systeminformation";
 import { NODE_PATHS } from "../../shared/node-manifest.js";
@@ -29,7 +30,26 @@ export async function gatherFacts(host: Host): Promise<NodeFacts> {
     kernel: os?.kernel.slice(0, 256) ?? "unknown",
     imageVersion: imageVersion.slice(0, 128),
     agentVersion: SPROUT_VERSION,
+    oomScoreAdjRestricted: await oomScoreAdjRestricted(),
   };
+}
+
+/**
+ * Lowers this process's own oom_score_adj by one and puts it back: lowering needs
+ * CAP_SYS_RESOURCE, which is exactly what runc needs to honour containerd's adjustments. The
+ * agent's own process is what is probed, so this reads /proc directly rather than through Host.
+ */
+async function oomScoreAdjRestricted(): Promise<boolean> {
+  const file = "/proc/self/oom_score_adj";
+  try {
+    const current = Number((await readFile(file, "utf8")).trim());
+    if (current <= -1000) return false; // already at the floor: lowering was allowed
+    await writeFile(file, String(current - 1));
+    await writeFile(file, String(current));
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EACCES" || (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /**

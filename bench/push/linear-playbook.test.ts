@@ -19,7 +19,7 @@ function paperPlans(): { spec: ClusterSpec; plans: HostPlan[] } {
   const records = planNodes(spec).map((n, i): NodeRecord => ({
     name: n.name, roles: n.roles, addresses: [`10.250.0.${11 + i}`], tokenId: "t", publicKeyHash: "", certificate: "", certificateSerial: "",
     podCidr: `10.244.${i}.0/24`, podCidrIndex: i, joinedAt: i, manifestRevision: 1, manifestHash: "",
-    facts: { hostname: n.name, machineId: "m", cpus: 2, memoryBytes: 1, disks: [], nics: [], os: "debian", kernel: "6", imageVersion: "x", agentVersion: "x" },
+    facts: { hostname: n.name, machineId: "m", cpus: 2, memoryBytes: 1, disks: [], nics: [], os: "debian", kernel: "6", imageVersion: "x", agentVersion: "x", oomScoreAdjRestricted: false },
   }));
   const facts = clusterFactsOf(spec, pki, records);
   return { spec, plans: records.map((r) => ({ host: r.name, roles: r.roles, steps: buildSteps({ ...renderManifestBody(spec, r, facts), revision: 1 }) })) };

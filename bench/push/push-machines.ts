@@ -27,7 +27,8 @@ export interface PushMachines {
   destroy(): Promise<void>;
 }
 
-export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string; stateDir: string }): Promise<PushMachines> {
+/** `keepAgent`: leave an agent the image may have alone (the ssh provider's hosts get theirs over SSH). */
+export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string; stateDir: string; keepAgent?: boolean }): Promise<PushMachines> {
   const nodes = planNodes(spec);
   const client = ed25519KeyPair();
   const network = await createNodeNetwork(spec.name, spec.networks.nodeCidr, nodes.map((n) => n.name));
@@ -55,7 +56,9 @@ export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string
             { path: "/root/.ssh/authorized_keys", content: `${client.public}\n`, mode: 0o600 },
             // Started at boot (the image leaves sshd off), as `systemctl enable` would.
             { path: "/etc/systemd/system/multi-user.target.d/ssh.conf", content: "[Unit]\nWants=ssh.service\n", mode: 0o644 },
-            { path: "/etc/systemd/system/sprout-agent.service.d/push-baseline.conf", content: "[Unit]\n# The push baseline configures this node from a workstation.\nConditionPathExists=/nonexistent\n", mode: 0o644 },
+            ...(o.keepAgent
+              ? []
+              : [{ path: "/etc/systemd/system/sprout-agent.service.d/push-baseline.conf", content: "[Unit]\n# The push baseline configures this node from a workstation.\nConditionPathExists=/nonexistent\n", mode: 0o644 }]),
           ],
         });
         return { ...node, address: network.nodes[i]!.address, hostKey: publicBlob(hostKey.public), machine };

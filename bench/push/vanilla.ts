@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { flatAptRepo } from "../../coordinator/providers/ssh/node-bundle.js";
 import type { SshSession } from "../../coordinator/providers/ssh/ssh-session.js";
 import type { PushHost } from "./push-machines.js";
 
@@ -24,22 +24,9 @@ const REPO = join(import.meta.dirname, "../..");
 export async function buildMirrorRoot(dir: string): Promise<{ root: string; packages: string[] }> {
   const cache = process.env.SPROUT_CACHE ?? "/var/cache/sprout";
   const [k8sBin, images] = await Promise.all([script("kubernetes-binaries.sh"), script("oci-images.sh")]);
-  await mkdir(join(dir, "debian"), { recursive: true });
   await mkdir(join(dir, "kubernetes"), { recursive: true });
   await mkdir(join(dir, "images"), { recursive: true });
-  const debs = (await readdir(join(cache, "debs"))).filter((f) => f.endsWith(".deb"));
-  const entries: string[] = [];
-  for (const deb of debs) {
-    const path = join(cache, "debs", deb);
-    await symlink(path, join(dir, "debian", deb));
-    const control = (await run("dpkg-deb", ["-f", path])).stdout.trimEnd();
-    const bytes = await readFile(path);
-    entries.push(`${control}\nFilename: ./${deb}\nSize: ${bytes.length}\nSHA256: ${createHash("sha256").update(bytes).digest("hex")}\n`);
-  }
-  const index = entries.join("\n");
-  await writeFile(join(dir, "debian", "Packages"), index);
-  const sha = createHash("sha256").update(index).digest("hex");
-  await writeFile(join(dir, "debian", "Release"), `Origin: sprout-bench\nLabel: sprout-bench\nDate: ${new Date().toUTCString()}\nSHA256:\n ${sha} ${Buffer.byteLength(index)} Packages\n`);
+  await flatAptRepo(join(cache, "debs"), join(dir, "debian"));
   for (const bin of await readdir(k8sBin)) await symlink(join(k8sBin, bin), join(dir, "kubernetes", bin));
   for (const tar of ["pause.tar", "toolbox.tar"]) await symlink(join(images, tar), join(dir, "images", tar));
   const packages = (await readFile(join(REPO, "image-build/rootfs/packages.txt"), "utf8")).split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);

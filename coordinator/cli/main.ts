@@ -18,6 +18,7 @@ usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
 
   init [dir]                       create dir with a commented cluster.yaml and the cluster PKI
   up [dir] [--workers N] [--timeout 10m]   boot node machines and bring the cluster up
+  up [dir] --provider ssh          existing machines listed in cluster.yaml (provider.hosts): SSH installs and starts the agent
   up [dir] --dry-run               the join protocol only: agents configure skeleton roots, no machines
      [--kubeconfig FILE | --no-kubeconfig]   default: merge context sprout-<name> into ~/.kube/config
   down [dir]                       remove node machines, network and node state (keeps PKI)
@@ -53,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       "no-kubeconfig": { type: "boolean", default: false },
       merge: { type: "boolean", default: false },
       timeout: { type: "string" },
+      provider: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -73,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
       const workers = values.workers === undefined ? undefined : Number(values.workers);
       if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UserError(`--workers must be a whole number ≥ 0, got "${values.workers}"`);
       const timeoutMs = durationMs(values.timeout ?? "10m");
-      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs, machines: !values["dry-run"], kubeconfig: values["no-kubeconfig"] ? false : values.kubeconfig });
+      return upCommand(dirArg(0), { workers, format, keep: values.keep, timeoutMs, machines: !values["dry-run"], kubeconfig: values["no-kubeconfig"] ? false : values.kubeconfig, provider: values.provider });
     }
     case "down": {
       return downCommand(dirArg(0));

@@ -86,7 +86,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         "net.bridge.bridge-nf-call-ip6tables": "1",
       },
     },
-    containerd: { sandboxImage: support.pauseImage, preloadedImages: [], restrictOomScoreAdj: spec.provider.type === "local" },
+    containerd: { sandboxImage: support.pauseImage, preloadedImages: [], restrictOomScoreAdj: spec.provider.type === "local" || node.facts.oomScoreAdjRestricted },
     kubelet: {
       maxPods: 110,
       nodeLabels,

@@ -24,6 +24,7 @@ export function nodeRecord(name: string, over: Partial<NodeRecord> = {}): NodeRe
       kernel: "6",
       imageVersion: "none",
       agentVersion: "0.1.0",
+      oomScoreAdjRestricted: false,
     },
     manifestRevision: 0,
     manifestHash: "",

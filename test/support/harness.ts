@@ -33,7 +33,8 @@ export function testNodeCidr(cluster: string, base: string): string {
 }
 
 /** The node image, built or reused by image-build/build-rootfs.sh (progress on stderr). */
-export const testNodeImage = (): Promise<NodeImage> => ensureNodeImage((line) => process.stderr.write(`${line}\n`), join(REPO, "image-build/build-rootfs.sh"));
+export const testNodeImage = (flavor: "sprout" | "vanilla" = "sprout"): Promise<NodeImage> =>
+  ensureNodeImage((line) => process.stderr.write(`${line}\n`), join(REPO, "image-build/build-rootfs.sh"), flavor);
 
 export interface TestNode {
   name: string;

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createLogger } from "../../../shared/log.js";
 import { durationMs } from "../../../shared/cluster-spec.js";
 import { NODE_PATHS } from "../../../shared/node-manifest.js";
 import type { ClusterStatus } from "../../../shared/status.js";
-import { clusterNameFor, initDeployment, loadClusterSpec } from "../../deployment.js";
+import { clusterNameFor, deploymentPaths, initDeployment, loadClusterSpec } from "../../deployment.js";
+import { UserError } from "../../../shared/errors.js";
 import { parseListen, startCoordinator } from "../../start.js";
 import { createNodeNetwork, destroyNodeNetwork } from "../../providers/local/node-network.js";
 import { planNodes, withWorkers, type PlannedNode } from "../../providers/local/node-plan.js";
@@ -16,6 +17,7 @@ import { agentBundlePath } from "../agent-bundle.js";
 import { color, formatMs, progress, printJson, type OutputFormat } from "../output.js";
 import { renderStatus, totalMs } from "./status.js";
 import { upMachines } from "./up-machines.js";
+import { upSsh } from "./up-ssh.js";
 
 /**
  * `sprout up` — until node machines exist (local provider, next milestone) this is a dry run of
@@ -32,10 +34,19 @@ export interface UpOptions {
   machines: boolean;
   /** Where the admin kubeconfig goes: merged into kubectl's default file (undefined), a file, or nowhere (false). */
   kubeconfig?: string | false;
+  /** `--provider`: must name the provider cluster.yaml configures (default: whatever it configures). */
+  provider?: string;
 }
 
 export async function upCommand(dir: string, options: UpOptions): Promise<number> {
-  if (options.machines) return upMachines(dir, options);
+  if (options.machines) {
+    const provider = (await loadClusterSpec(deploymentPaths(dir)).catch(() => undefined))?.provider.type ?? "local";
+    const wanted = options.provider ?? provider;
+    if (wanted !== provider) throw new UserError(`--provider ${wanted}, but ${join(resolve(dir), "cluster.yaml")} configures provider.type: ${provider}; set provider there (hosts and all) and run again`);
+    if (wanted === "ssh") return upSsh(dir, options);
+    if (wanted !== "local") throw new UserError(`provider ${wanted} is rendered by \`sprout cloud ${dir}\`; \`sprout up\` runs the local and ssh providers`);
+    return upMachines(dir, options);
+  }
   const { paths } = await initDeployment(dir, clusterNameFor(dir));
   const spec = withWorkers(await loadClusterSpec(paths), options.workers);
   const nodes = planNodes(spec);

@@ -18,6 +18,15 @@ const CRASH_LOOP_RESTARTS = 3;
 export async function probeAgent(spec: MachineSpec): Promise<AgentProbe> {
   const machine = await findMachine(spec);
   if (!machine) return { state: "failed", reason: "the node machine is not running" };
+  return probeAgentIn(machine.exec);
+}
+
+/** A command run on the node as root: argv in, exit code and output back. */
+export type NodeExec = (argv: string[], o?: { timeoutMs?: number }) => Promise<{ code: number; stdout: string }>;
+
+/** The same questions asked through any way into the node (a machine's namespaces, an SSH session). */
+export async function probeAgentIn(exec: NodeExec): Promise<AgentProbe> {
+  const machine = { exec };
   const show = await machine.exec(["systemctl", "show", "-p", "LoadState,ActiveState,SubState,ConditionResult,NRestarts,InvocationID", "sprout-agent.service"], { timeoutMs: 10_000 });
   const props = parseProperties(show.stdout);
   if (show.code !== 0 || props.LoadState === undefined) return { state: "working", reason: "the machine is still booting" };
@@ -53,7 +62,7 @@ interface AgentOutput {
  * The agent's own output in its latest run (not systemd's messages about the unit). A machine's
  * boot shares the host kernel's boot id, so runs are told apart by systemd's invocation id.
  */
-async function agentOutput(exec: (argv: string[], o?: { timeoutMs?: number }) => Promise<{ stdout: string }>, invocation: string | undefined): Promise<AgentOutput> {
+async function agentOutput(exec: NodeExec, invocation: string | undefined): Promise<AgentOutput> {
   const match = invocation ? [`_SYSTEMD_INVOCATION_ID=${invocation}`] : ["_SYSTEMD_UNIT=sprout-agent.service"];
   const r = await exec(["journalctl", ...match, "-n", "40", "-o", "cat", "--no-pager"], { timeoutMs: 10_000 });
   const lines = r.stdout.trimEnd().split("\n").filter((l) => l.trim() !== "");

@@ -13,18 +13,22 @@ export interface NodeImage {
   version: string;
 }
 
-function buildScript(): string {
+/** A file of `image-build/`, found next to the sprout CLI (dist/sprout.cjs) or the sources. */
+export function imageBuildFile(name: string): string {
   const here = dirname(resolve(process.argv[1] ?? "."));
-  const candidates = [join(here, "..", "image-build", "build-rootfs.sh"), join(here, "..", "..", "image-build", "build-rootfs.sh"), join(here, "..", "..", "..", "image-build", "build-rootfs.sh")];
+  const candidates = [here, join(here, ".."), join(here, "..", ".."), join(here, "..", "..", "..")].map((d) => join(d, "image-build", name));
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new UserError("image-build/build-rootfs.sh not found next to the sprout CLI");
+  if (!found) throw new UserError(`image-build/${name} not found next to the sprout CLI`);
   return found;
 }
 
+const buildScript = (): string => imageBuildFile("build-rootfs.sh");
+
 /** `script`: the build script's path when the caller is not the CLI (tests run from the sources). */
-export async function ensureNodeImage(progress: (line: string) => void, script: string = buildScript()): Promise<NodeImage> {
+/** `flavor`: `vanilla` builds the plain Debian image (no Kubernetes, no agent) instead of Sprout's. */
+export async function ensureNodeImage(progress: (line: string) => void, script: string = buildScript(), flavor: "sprout" | "vanilla" = "sprout"): Promise<NodeImage> {
   const root = await new Promise<string>((resolvePath, reject) => {
-    const child = spawn(script, [], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(script, [], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SPROUT_IMAGE_FLAVOR: flavor } });
     let stdout = "";
     let partial = "";
     child.stdout.on("data", (d) => (stdout += String(d)));

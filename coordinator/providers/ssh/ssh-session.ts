@@ -23,6 +23,9 @@ export interface SessionOptions {
   timeoutMs?: number;
 }
 
+/** The host's key or the login was refused: trying again cannot help. */
+export class SshRefused extends Error {}
+
 export interface ExecResult {
   code: number;
   stdout: string;
@@ -38,15 +41,18 @@ export class SshSession {
   private constructor(
     private readonly client: Client,
     readonly name: string,
+    /** The host key the host showed and was accepted for. */
+    readonly hostKey: Buffer,
   ) {}
 
   /** Like Kubespray's `ConnectionAttempts=100` (about a second apart): retries until sshd answers. */
-  static async openWhenUp(o: SessionOptions): Promise<SshSession> {
+  static async openWhenUp(o: SessionOptions, attempts = 100): Promise<SshSession> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await SshSession.open(o);
       } catch (err) {
-        if (attempt >= 100) throw err;
+        // A refused host key or login will be refused again: only an sshd not up yet is waited for.
+        if (attempt >= attempts || err instanceof SshRefused) throw err;
         // Quick at first (machines boot in about a second here), then a second apart.
         await new Promise((r) => setTimeout(r, attempt < 20 ? 250 : 1_000));
       }
@@ -58,15 +64,20 @@ export class SshSession {
       const client = new Client();
       let ready = false;
       let refused: string | undefined;
+      let shown: Buffer = Buffer.alloc(0);
       client
         .once("ready", () => {
           ready = true;
-          resolve(new SshSession(client, o.name));
+          resolve(new SshSession(client, o.name, shown));
         })
         // Before ready: the connection failed. After: the commands in flight fail on their own
         // channels, so an error here must not crash the workstation.
         .on("error", (err) => {
-          if (!ready) reject(new Error(`ssh to ${o.name} (${o.host}:${o.port}): ${refused ?? err.message}`));
+          if (ready) return;
+          const what = `ssh to ${o.name} (${o.host}:${o.port})`;
+          if (refused) reject(new SshRefused(`${what}: ${refused}`));
+          else if ((err as { level?: string }).level === "client-authentication") reject(new SshRefused(`${what}: login as ${o.user ?? "root"} refused: the host does not accept this key`));
+          else reject(new Error(`${what}: ${err.message}`));
         })
         .connect({
           host: o.host,
@@ -75,6 +86,7 @@ export class SshSession {
           privateKey: o.privateKey,
           readyTimeout: o.timeoutMs ?? 20_000,
           hostVerifier: (key: Buffer) => {
+            shown = key;
             refused = Buffer.isBuffer(o.hostKey) ? (key.equals(o.hostKey) ? undefined : "host key is not the pinned one") : refusal(o.hostKey, key);
             return refused === undefined;
           },
@@ -128,8 +140,8 @@ export class SshSession {
   }
 
   /** Runs a command that must succeed; its stdout, or an error naming the host, exit code and stderr. */
-  async run(command: string): Promise<string> {
-    const r = await this.exec(command);
+  async run(command: string, stdin?: string): Promise<string> {
+    const r = await this.exec(command, { stdin });
     if (r.code !== 0) throw new Error(`${this.name}: exit ${r.code}: ${(r.stderr || r.stdout).trim().slice(-1500)}`);
     return r.stdout;
   }

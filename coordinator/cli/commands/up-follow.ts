@@ -1,0 +1,101 @@
+import type { ClusterStatus } from "../../../shared/status.js";
+import type { PlannedNode } from "../../../shared/cluster-spec.js";
+import { writeFileAtomic } from "../../../shared/atomic-file.js";
+import type { Coordinator } from "../../coordinator.js";
+import type { AgentProbe } from "../../providers/local/agent-probe.js";
+import { color, formatMs, progress, printJson } from "../output.js";
+import { mergeKubeconfig } from "../kubeconfig-merge.js";
+import { adminKubeconfig, defaultKubeconfigPath } from "./kubeconfig.js";
+import { renderStatus } from "./status.js";
+import { followProgress, type UpOptions } from "./up.js";
+
+/**
+ * The second half of `sprout up` for every provider that runs real agents: follow the nodes until
+ * each converged or failed for good (or the timeout), write the admin kubeconfig once a master is
+ * up, and say for each node that did not make it why not — from the coordinator for nodes that
+ * joined, from the machine itself (`probe`) for nodes that never did.
+ */
+export interface FollowInput {
+  co: Coordinator;
+  dir: string;
+  nodes: PlannedNode[];
+  options: UpOptions;
+  t0: number;
+  probe(node: PlannedNode): Promise<AgentProbe>;
+  /** Nodes the provider already knows failed (an install that did not go through): name → reason. */
+  failed?: Map<string, string>;
+  /** The last line's tail: what is left running and how to remove it. */
+  endNote: string;
+}
+
+const FAILURE_GRACE_MS = 20_000;
+const PROBE_INTERVAL_MS = 3_000;
+
+export async function followToEnd(i: FollowInput): Promise<number> {
+  const { co, nodes, options } = i;
+  const failed = i.failed ?? new Map<string, string>();
+  const probeOf = async (n: PlannedNode): Promise<AgentProbe> => (failed.has(n.name) ? { state: "failed", reason: failed.get(n.name)! } : i.probe(n));
+  let done = false;
+  const deadline = setTimeout(() => (done = true), options.timeoutMs);
+  const probes = new Map<string, AgentProbe>();
+  const ended = (async () => {
+    let failingSince: number | undefined;
+    let probedAt = 0;
+    for (; !done; await new Promise((r) => setTimeout(r, 500))) {
+      const status = await co.clusterStatus();
+      // The coordinator knows nothing of nodes that never joined: ask their machines.
+      const unjoined = nodes.filter((n) => !status.nodes.some((s) => s.name === n.name));
+      if (unjoined.length > 0 && Date.now() - probedAt > PROBE_INTERVAL_MS) {
+        probedAt = Date.now();
+        probes.clear();
+        for (const n of unjoined) probes.set(n.name, await probeOf(n));
+      }
+      const state = settled(status, nodes.length, unjoined.map((n) => probes.get(n.name)));
+      if (state === "converged") return;
+      // Agents retry failed passes and joins; give up on them only once failure has held a while.
+      failingSince = state === "failed" ? (failingSince ?? Date.now()) : undefined;
+      if (failingSince !== undefined && Date.now() - failingSince > FAILURE_GRACE_MS) return;
+    }
+  })();
+  const final = await followProgress(() => co.clusterStatus(), ended, options.format);
+  clearTimeout(deadline);
+  if (done) progress(color.red(`timed out after ${formatMs(options.timeoutMs)} with nodes still working; their agents go on (\`sprout status\` shows them while a coordinator runs)`));
+  const unfinished = nodes.filter((n) => final.nodes.find((s) => s.name === n.name)?.phase !== "converged");
+  if (options.kubeconfig !== false && final.nodes.some((n) => n.roles.includes("master") && n.phase === "converged")) {
+    const { text, context } = await adminKubeconfig(i.dir);
+    const target = options.kubeconfig ?? defaultKubeconfigPath();
+    if (options.kubeconfig) await writeFileAtomic(target, text, 0o600);
+    else await mergeKubeconfig(target, text);
+    progress(`kubectl: context ${context} in ${target}`);
+  }
+  // Why each node that never joined did not: from its machine, at the end.
+  const unjoined: { name: string; reason: string }[] = [];
+  for (const n of unfinished) {
+    if (final.nodes.some((s) => s.name === n.name)) continue;
+    const probe = await probeOf(n);
+    unjoined.push({ name: n.name, reason: failed.has(n.name) ? probe.reason : `never joined: ${probe.reason}` });
+  }
+  if (options.format === "json") printJson({ ...final, unjoined, wallMs: Date.now() - i.t0 });
+  else {
+    process.stdout.write(renderStatus(final));
+    for (const n of unfinished) {
+      const s = final.nodes.find((x) => x.name === n.name);
+      const why = s ? `${s.phase}${s.error ? `: ${s.error}` : ""}` : unjoined.find((u) => u.name === n.name)!.reason;
+      progress(color.red(`${n.name}: ${why}`));
+    }
+    progress(`${nodes.length - unfinished.length} of ${nodes.length} nodes converged in ${formatMs(Date.now() - i.t0)}; ${i.endNote}`);
+  }
+  return unfinished.length === 0 ? 0 : 1;
+}
+
+/**
+ * "converged": every planned node is done; "failed": every node is done or failed, counting
+ * nodes that never joined as failed once their agent failed or cannot reach the coordinator;
+ * undefined: still working.
+ */
+function settled(status: ClusterStatus, planned: number, unjoined: (AgentProbe | undefined)[]): "converged" | "failed" | undefined {
+  const done = (n: ClusterStatus["nodes"][number]) => n.phase === "converged" && n.appliedRevision === n.revision;
+  if (status.nodes.length === planned && status.nodes.every(done)) return "converged";
+  if (!unjoined.every((p) => p !== undefined && p.state !== "working")) return undefined;
+  return status.nodes.every((n) => done(n) || n.phase === "failed") ? "failed" : undefined;
+}
