@@ -483,6 +483,8 @@ describe("routes to peers and kube-proxy", () => {
     const unit = steps.find((s) => s.id === "kube-proxy/unit-file") as StepOf<"file">;
     expect(unit.content).toContain("--proxy-mode=iptables");
     expect(unit.content).toContain("--conntrack-max-per-core=0");
+    // The node IP from the manifest, so kube-proxy programs rules without waiting for its Node object.
+    expect(unit.content).toContain("--bind-address=10.240.0.11");
     expect((steps.find((s) => s.id === "kube-proxy/kubeconfig") as StepOf<"file">).content).toContain("/etc/kubernetes/pki/kube-proxy.crt");
     expect(steps.find((s) => s.id === "kube-proxy/service")!.dependsOn).toEqual(expect.arrayContaining(["certs/kube-proxy", "kubelet/wait-apiserver"]));
     expect(buildSteps(manifest({ roles: ["service"], apiServerEndpoint: false })).some((s) => s.id.startsWith("kube-proxy/"))).toBe(false);

@@ -10,12 +10,21 @@ const KUBECONFIG = "/etc/kubernetes/kube-proxy.conf";
  * kube-proxy (iptables mode) on every node, with its own coordinator-signed identity. Conntrack
  * limits and timeouts are left to the host (0 = do not set), as kind does: a node machine cannot
  * write the kernel's conntrack parameters.
+ *
+ * `--bind-address` is the node's address, as the kubelet's `--node-ip`: with the default
+ * (0.0.0.0) kube-proxy 1.20 looks its node IP up in its Node object before it programs any rule,
+ * and when it starts before the kubelet has registered the node it retries with an exponential
+ * backoff (1, 2, 4, 8, 16 s): Services stay un-programmed for up to ~30 s after the node is Ready
+ * and its pods run, and a connection to a ClusterIP in that window is tracked without DNAT and
+ * stays black-holed for its SYN retransmits even after the rules arrive. In iptables mode the
+ * address only names the node IP (no socket binds to it).
  */
 export function renderKubeProxyUnit(m: NodeManifest): string {
   const args = [
     "/usr/local/bin/kube-proxy",
     `--kubeconfig=${KUBECONFIG}`,
     `--hostname-override=${m.node.name}`,
+    `--bind-address=${m.node.addresses[0]}`,
     `--cluster-cidr=${m.cluster.podCidr}`,
     "--proxy-mode=iptables",
     "--conntrack-max-per-core=0",
