@@ -3,6 +3,7 @@ import { NodeRole, NodeName } from "./roles.js";
 import { Ipv4Cidr, parseCidr, cidrsOverlap, Ipv4 } from "./net.js";
 import { DEFAULT_KUBERNETES_VERSION, minorSupport, SUPPORTED_MINORS } from "./versions.js";
 import { UserError } from "./errors.js";
+import { AwsProvider, AzureProvider, GcpProvider, OpenStackProvider } from "./cloud-provider.js";
 
 /**
  * `cluster.yaml`: what the user asks for. Every field has a default where one is sensible, so
@@ -102,7 +103,10 @@ export const Provider = z.discriminatedUnion("type", [
     knownHosts: z.string().min(1).optional(),
     hosts: z.array(SshHost).min(1, "list at least one host"),
   }),
-  z.object({ type: z.enum(["openstack", "aws", "gcp", "azure"]), region: z.string().optional() }).loose(),
+  OpenStackProvider,
+  AwsProvider,
+  GcpProvider,
+  AzureProvider,
 ]);
 
 export const CoordinatorOptions = z

@@ -72,8 +72,9 @@ describe("ssh provider: existing machines become a cluster", () => {
     expect(up.code, up.stderr.slice(-3000)).toBe(0);
     expect(up.stderr).toContain("3 of 3 host(s) set up");
     expect(up.stderr).toContain("3 of 3 nodes converged");
-    // Plain Debian hosts lacked everything: packages, Kubernetes, images, the runtime, the agent.
-    for (const h of machines.hosts) expect(up.stderr).toMatch(new RegExp(`${h.name} +installed +agent, node, kubernetes, images, debian`));
+    // Plain Debian hosts lacked everything but Node.js (the plain image's stand-in for Ansible's
+    // Python): the packages, Kubernetes, the images and the agent all went over SSH.
+    for (const h of machines.hosts) expect(up.stderr).toMatch(new RegExp(`${h.name} +installed +agent, kubernetes, images, debian \\(\\d+ MB`));
   });
 
   it("reaches the same end state as the local provider: nodes Ready, pods on every worker, the shared volume written, the edge answering", async () => {
@@ -118,7 +119,8 @@ describe("ssh provider: existing machines become a cluster", () => {
     const badDir = join(parent, "unknown");
     await mkdir(badDir, { recursive: true });
     await writeFile(join(work, "empty_known_hosts"), "");
-    const yaml = clusterYaml("unknown", [machines.hosts[1]!], {}).replace(join(work, "known_hosts"), join(work, "empty_known_hosts")).replace(":7445", ":7447");
+    // A one-host cluster needs a master; the host is refused before its role matters.
+    const yaml = clusterYaml("unknown", [{ ...machines.hosts[1]!, roles: ["master"] }], {}).replace(join(work, "known_hosts"), join(work, "empty_known_hosts")).replace(":7445", ":7447");
     await writeFile(join(badDir, "cluster.yaml"), yaml);
     const r = await run(process.execPath, [SPROUT_CLI, "up", badDir, "--provider", "ssh", "--timeout", "1m", "--no-kubeconfig"]);
     expect(r.code).toBe(1);

@@ -23,6 +23,7 @@ usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
      [--kubeconfig FILE | --no-kubeconfig]   default: merge context sprout-<name> into ~/.kube/config
   down [dir]                       remove node machines, network and node state (keeps PKI)
   serve [dir] [--listen H:P] [--advertise NAME]...   run the coordinator
+     [--sealed FILE --key-file KEY]   (a cloud master) first unseal the state sprout up sent in user-data
   status [dir] [--watch] [-o json|csv]               per-node phases and timelines
   token create [dir] [--roles r1,r2] [--ttl 2h] [--uses N] [--nodes n1,n2] [--description TEXT]
   token list [dir] | token revoke <id> [dir]
@@ -55,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       merge: { type: "boolean", default: false },
       timeout: { type: "string" },
       provider: { type: "string" },
+      sealed: { type: "string" },
+      "key-file": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -81,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
       return downCommand(dirArg(0));
     }
     case "serve":
-      return serveCommand(dirArg(0), values.listen, values.advertise);
+      if ((values.sealed === undefined) !== (values["key-file"] === undefined)) throw new UserError("--sealed and --key-file go together");
+      return serveCommand(dirArg(0), values.listen, values.advertise, values.sealed ? { file: values.sealed, keyFile: values["key-file"]! } : undefined);
     case "status":
       return statusCommand(dirArg(0), values.watch, format);
     case "kubeconfig":

@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, X509Certificate } from "node:crypto";
+import { planNodes, type ClusterSpec } from "../../shared/cluster-spec.js";
 import { ApiError } from "../../shared/errors.js";
 import type { JoinRequest, JoinResponse } from "../../shared/join.js";
 import type { NodeRecord } from "../state/records.js";
@@ -39,6 +40,7 @@ export async function join(co: Coordinator, req: JoinRequest): Promise<JoinRespo
       co.spec.networks.podCidr,
       co.spec.networks.podCidrMaskSize,
       co.store.listNodes().map((n) => n.podCidrIndex),
+      plannedIndex(co.spec, req.nodeName),
     );
     const joining: NodeRecord = {
       name: req.nodeName,
@@ -115,4 +117,10 @@ function validateCsr(co: Coordinator, req: JoinRequest) {
 export function spkiHash(publicKeyPem: string): string {
   const der = createPublicKey(publicKeyPem).export({ type: "spki", format: "der" });
   return `sha256:${createHash("sha256").update(der).digest("hex")}`;
+}
+
+/** The node's place in the spec's node list, or undefined for a node the spec does not name. */
+function plannedIndex(spec: ClusterSpec, name: string): number | undefined {
+  const i = planNodes(spec).findIndex((n) => n.name === name);
+  return i < 0 ? undefined : i;
 }

@@ -9,7 +9,7 @@ import { NODE_PATHS, NodeManifest } from "../../shared/node-manifest.js";
 import { StateStore } from "../state/store.js";
 import { nodeRecord } from "../state/test-fixtures.js";
 import { ManifestService } from "./manifest-service.js";
-import { allocatePodCidr } from "./pod-cidr.js";
+import { allocatePodCidr, plannedPodCidr } from "./pod-cidr.js";
 import { manifestHash, renderManifestBody, type ClusterFacts } from "./render-manifest.js";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -18,6 +18,14 @@ const CAS = { caCertPem: CA, etcdCaCertPem: CA, frontProxyCaCertPem: CA, nodes: 
 const spec = (over: Partial<ClusterSpecInput> = {}) => ClusterSpec.parse({ name: "demo", ...over });
 
 describe("allocatePodCidr", () => {
+  it("gives a planned node the slice of its place in the spec, so clouds can route it before it boots", () => {
+    expect(allocatePodCidr("10.244.0.0/16", 24, [], 5)).toEqual({ index: 5, cidr: "10.244.5.0/24" });
+    expect(plannedPodCidr("10.244.0.0/16", 24, 5)).toBe("10.244.5.0/24");
+    // Taken (an unplanned node joined first) or out of range: the lowest free one instead.
+    expect(allocatePodCidr("10.244.0.0/16", 24, [5, 0], 5)).toEqual({ index: 1, cidr: "10.244.1.0/24" });
+    expect(allocatePodCidr("10.244.0.0/23", 24, [], 7)).toEqual({ index: 0, cidr: "10.244.0.0/24" });
+  });
+
   it("hands out the lowest free /24 first", () => {
     expect(allocatePodCidr("10.244.0.0/16", 24, [])).toEqual({ index: 0, cidr: "10.244.0.0/24" });
     expect(allocatePodCidr("10.244.0.0/16", 24, [0, 1, 3])).toEqual({ index: 2, cidr: "10.244.2.0/24" });

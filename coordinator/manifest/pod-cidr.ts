@@ -1,11 +1,17 @@
 import { formatCidr, nthSubnet, parseCidr } from "../../shared/net.js";
 import { ApiError } from "../../shared/errors.js";
 
-/** Gives each node the lowest free `/maskSize` slice of the cluster pod CIDR. */
-export function allocatePodCidr(podCidr: string, maskSize: number, used: Iterable<number>): { index: number; cidr: string } {
+/**
+ * Gives a node its `/maskSize` slice of the cluster pod CIDR: slice `preferred` (the node's place
+ * in the spec's node list) when it is free, so a cloud's route table, rendered before any VM
+ * boots, names each node's pod subnet correctly; else the lowest free one.
+ */
+export function allocatePodCidr(podCidr: string, maskSize: number, used: Iterable<number>, preferred?: number): { index: number; cidr: string } {
   const parent = parseCidr(podCidr);
   if (!parent) throw new Error(`invalid pod CIDR ${podCidr}`);
   const taken = new Set(used);
+  const wanted = preferred === undefined ? undefined : nthSubnet(parent, maskSize, preferred);
+  if (wanted && !taken.has(preferred!)) return { index: preferred!, cidr: formatCidr(wanted) };
   for (let index = 0; ; index++) {
     const subnet = nthSubnet(parent, maskSize, index);
     if (!subnet) {
@@ -13,4 +19,11 @@ export function allocatePodCidr(podCidr: string, maskSize: number, used: Iterabl
     }
     if (!taken.has(index)) return { index, cidr: formatCidr(subnet) };
   }
+}
+
+/** The pod subnet a planned node gets when it joins (see allocatePodCidr's `preferred`). */
+export function plannedPodCidr(podCidr: string, maskSize: number, index: number): string {
+  const subnet = nthSubnet(parseCidr(podCidr)!, maskSize, index);
+  if (!subnet) throw new Error(`pod CIDR ${podCidr} has no /${maskSize} number ${index}`);
+  return formatCidr(subnet);
 }

@@ -1,11 +1,22 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createLogger } from "../../../shared/log.js";
+import { unsealState } from "../../providers/cloud/sealed-state.js";
 import { deploymentPaths, loadClusterSpec } from "../../deployment.js";
 import { parseListen, startCoordinator } from "../../start.js";
 import { progress } from "../output.js";
 
-/** `sprout serve <dir>`: run the coordinator until SIGINT/SIGTERM. */
-export async function serveCommand(dir: string, listenOverride: string | undefined, advertise: string[]): Promise<number> {
+/**
+ * `sprout serve <dir>`: run the coordinator until SIGINT/SIGTERM. With `--sealed FILE --key-file
+ * KEY` (a cloud master), the deployment is first unsealed into `dir` when it has no cluster.yaml yet.
+ */
+export async function serveCommand(dir: string, listenOverride: string | undefined, advertise: string[], sealed?: { file: string; keyFile: string }): Promise<number> {
   const paths = deploymentPaths(dir);
+  if (sealed && !existsSync(paths.clusterYaml)) {
+    const key = Buffer.from((await readFile(sealed.keyFile, "utf8")).trim(), "base64");
+    const files = await unsealState(await readFile(sealed.file, "utf8"), key, paths.root);
+    progress(`unsealed the coordinator state into ${paths.root} (${files} files)`);
+  }
   const spec = await loadClusterSpec(paths);
   const { host, port } = listenOverride === undefined ? parseListen(spec.coordinator.listen) : parseListen(listenOverride, "--listen");
   const log = createLogger({ component: "coordinator", base: { cluster: spec.name } });

@@ -1,0 +1,30 @@
+import type { CloudPlan } from "./cloud-plan.js";
+
+/**
+ * The one firewall every cloud renders (as security groups, firewall rules or an NSG): from
+ * outside, SSH from the admin networks and HTTP/HTTPS from anywhere (only the master and edge
+ * nodes have public addresses to receive them); inside, everything between the cluster's nodes
+ * and pods. The coordinator's port, the API server, NodePorts, etcd and GlusterFS are reachable
+ * only from inside: the CLI talks to the coordinator through its SSH tunnel.
+ */
+export interface IngressRule {
+  name: string;
+  description: string;
+  protocol: "tcp" | "all";
+  /** For tcp: the single port. */
+  port?: number;
+  from: string[];
+}
+
+export const PUBLIC_TCP_PORTS = [22, 80, 443];
+
+export function ingressRules(plan: CloudPlan): IngressRule[] {
+  return [
+    { name: "ssh", description: "SSH from the admin networks (the CLI's tunnel to the coordinator)", protocol: "tcp", port: 22, from: plan.provider.adminCidrs },
+    { name: "http", description: "HTTP to the edge", protocol: "tcp", port: 80, from: ["0.0.0.0/0"] },
+    { name: "https", description: "HTTPS to the edge", protocol: "tcp", port: 443, from: ["0.0.0.0/0"] },
+    { name: "nodes", description: "everything between the cluster's nodes", protocol: "all", from: [plan.nodeCidr] },
+    // Pod traffic crosses nodes routed, not encapsulated: its source is a pod address.
+    { name: "pods", description: "everything from the cluster's pods", protocol: "all", from: [plan.podCidr] },
+  ];
+}

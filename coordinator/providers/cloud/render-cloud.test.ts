@@ -1,0 +1,212 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml, stringify } from "yaml";
+import { Bootstrap } from "../../../shared/bootstrap.js";
+import { ClusterSpec } from "../../../shared/cluster-spec.js";
+import { CLOUD_TYPES, USER_DATA_LIMIT, type CloudType } from "../../../shared/cloud-provider.js";
+import { Coordinator } from "../../coordinator.js";
+import { deploymentPaths, initDeployment } from "../../deployment.js";
+import { ed25519KeyPair } from "../ssh/host-keys.js";
+import { renderCloud, STORAGE_DEVICE, type RenderedCloud } from "./render-cloud.js";
+import { unsealState } from "./sealed-state.js";
+import { MASTER_PATHS } from "./user-data.js";
+
+/**
+ * Each cloud's rendering, checked the way the cloud would check it: main.tf parsed by HashiCorp's
+ * own HCL parser, user-data parsed as cloud-config and held to the cloud's size limit, and the
+ * firewall read back out of the parsed configuration to prove nothing but SSH, HTTP and HTTPS is
+ * open from outside.
+ */
+const PROVIDERS: Record<CloudType, Record<string, unknown>> = {
+  openstack: { type: "openstack", image: "sprout-node-1.31", externalNetwork: "public", machineType: "m1.large", machineTypes: { service: "m1.xlarge" } },
+  aws: { type: "aws", image: "ami-0123456789abcdef0", region: "eu-north-1" },
+  gcp: { type: "gcp", image: "projects/lab/global/images/sprout-node", project: "lab-123", region: "europe-north1", zone: "europe-north1-a" },
+  azure: { type: "azure", image: "/subscriptions/x/resourceGroups/img/providers/Microsoft.Compute/images/sprout-node", location: "swedencentral" },
+};
+
+type Parsed = Record<string, Record<string, Record<string, Record<string, unknown>[]>>>;
+
+describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) => {
+  let root: string;
+  let rendered: RenderedCloud;
+  let parsed: Parsed;
+  let caPin: string;
+  const cluster = `lab${type.slice(0, 3)}`;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "sprout-cloud-"));
+    const dir = join(root, cluster);
+    await initDeployment(dir, cluster);
+    const pub = join(root, "id.pub");
+    await writeFile(pub, `${ed25519KeyPair().public} admin@laptop\n`);
+    const doc = {
+      name: cluster,
+      kubernetesVersion: "1.31.0",
+      provider: { ...PROVIDERS[type], sshPublicKeyFile: pub, adminCidrs: ["198.51.100.0/24"] },
+      nodeGroups: [
+        { name: "master", roles: ["master", "edge"], count: 1 },
+        { name: "service", roles: ["service"], count: 5 },
+        { name: "storage", roles: ["storage"], count: 3 },
+      ],
+      storage: { replication: 3, device: STORAGE_DEVICE[type] },
+      coordinator: { listen: "0.0.0.0:7443" },
+    };
+    await writeFile(join(dir, "cluster.yaml"), stringify(doc));
+    const paths = deploymentPaths(dir);
+    const spec = ClusterSpec.parse(doc);
+    const co = await Coordinator.open(spec, paths);
+    caPin = co.pki.caPin;
+    rendered = await renderCloud(spec, paths, co);
+    parsed = (await parseHcl("main.tf", rendered.mainTf)) as Parsed;
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it("writes main.tf that HashiCorp's HCL parser reads, with one VM per node and the provider pinned", async () => {
+    expect(await readFile(join(rendered.dir, "main.tf"), "utf8")).toBe(rendered.mainTf);
+    const vm = { openstack: "openstack_compute_instance_v2", aws: "aws_instance", gcp: "google_compute_instance", azure: "azurerm_linux_virtual_machine" }[type];
+    expect(Object.keys(parsed.resource![vm]!).sort()).toEqual(rendered.plan.nodes.map((n) => `node_${n.name}`).sort());
+    expect(rendered.plan.nodes).toHaveLength(9);
+    const required = (parsed.terraform as unknown as { required_providers: Record<string, { source: string }>[] }[])[0]!;
+    expect(Object.values(required.required_providers[0]!)[0]!.source).toMatch(/\//);
+    // Every VM reads its own user-data file.
+    for (const n of rendered.plan.nodes) expect(rendered.mainTf).toContain(`user-data/${n.name}.yaml`);
+  });
+
+  it("gives each node user-data with its token, the CA pin and the coordinator on the master's fixed private address, within the cloud's size limit", async () => {
+    const master = rendered.plan.master;
+    expect(rendered.plan.coordinatorUrl).toBe(`https://${master.privateIp}:7443`);
+    for (const n of rendered.plan.nodes) {
+      const text = rendered.userData[n.name]!;
+      expect(text.startsWith("#cloud-config\n")).toBe(true);
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(USER_DATA_LIMIT[type]);
+      const doc = parseYaml(text) as { write_files: { path: string; permissions: string; content: string }[] };
+      const file = doc.write_files.find((f) => f.path === "/etc/sprout/bootstrap.yaml")!;
+      expect(file.permissions).toBe("0600");
+      const bootstrap = Bootstrap.parse(parseYaml(file.content));
+      expect(bootstrap).toMatchObject({ coordinators: [rendered.plan.coordinatorUrl], caPin, nodeName: n.name, roles: n.roles, addresses: [n.privateIp] });
+      expect(text).toContain(bootstrap.token);
+      expect((await stat(join(rendered.dir, "user-data", `${n.name}.yaml`))).mode & 0o777).toBe(0o600);
+    }
+    // Nodes of one group share their group's token; groups do not.
+    const tokenOf = (name: string) => (parseYaml(rendered.userData[name]!) as { write_files: { content: string }[] }).write_files[0]!.content;
+    expect(Bootstrap.parse(parseYaml(tokenOf("service-1"))).token).toBe(Bootstrap.parse(parseYaml(tokenOf("service-5"))).token);
+    expect(Bootstrap.parse(parseYaml(tokenOf("service-1"))).token).not.toBe(Bootstrap.parse(parseYaml(tokenOf("storage-1"))).token);
+  });
+
+  it("seals the coordinator state into the master's user-data: useless without the key, complete with it", async () => {
+    const doc = parseYaml(rendered.userData[rendered.plan.master.name]!) as { write_files: { path: string; content: string; encoding?: string }[] };
+    const sealed = doc.write_files.find((f) => f.path === MASTER_PATHS.sealedState)!;
+    expect(sealed.encoding).toBe("b64");
+    expect(rendered.userData[rendered.plan.master.name]).not.toContain("PRIVATE KEY");
+    expect(doc.write_files.some((f) => f.path === MASTER_PATHS.unit)).toBe(true);
+    const out = join(root, "unsealed");
+    const key = Buffer.from(await readFile(rendered.keyFile, "utf8"), "base64");
+    await unsealState(sealed.content, key, out);
+    expect(await readFile(join(out, ".sprout/pki/ca.key"), "utf8")).toContain("PRIVATE KEY");
+    expect((await stat(join(out, ".sprout/pki/ca.key"))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(out, "cluster.yaml"), "utf8")).toContain(`name: ${cluster}`);
+    const wrong = Buffer.alloc(32, 7);
+    await expect(unsealState(sealed.content, wrong, join(root, "nope"))).rejects.toThrow(/key does not open it/);
+    // Other nodes carry no coordinator state.
+    expect(rendered.userData["service-1"]).not.toContain(MASTER_PATHS.sealedState);
+  });
+
+  it("opens only SSH (from the admin networks), HTTP and HTTPS from outside; everything else only between nodes and pods", () => {
+    const rules = ingress(type, parsed);
+    const internal = new Set([rendered.plan.nodeCidr, rendered.plan.podCidr]);
+    for (const r of rules) {
+      if (r.from.every((c) => internal.has(c))) continue;
+      expect(r.ports, `${JSON.stringify(r)} is open from outside`).not.toBe("all");
+      for (const port of r.ports as number[]) expect([22, 80, 443], `port ${port} open from ${r.from.join(",")}`).toContain(port);
+      if ((r.ports as number[]).includes(22)) expect(r.from).toEqual(["198.51.100.0/24"]);
+    }
+    const external = rules.filter((r) => !r.from.every((c) => internal.has(c))).flatMap((r) => r.ports as number[]);
+    expect(new Set(external)).toEqual(new Set([22, 80, 443]));
+  });
+
+  it("gives public addresses only to the master and edge nodes, a volume to each storage node, and routes every node's pod subnet", () => {
+    expect(rendered.plan.nodes.filter((n) => n.publicIp).map((n) => n.name)).toEqual(["master-1"]);
+    expect(rendered.plan.nodes.filter((n) => n.volumeGiB).map((n) => n.name)).toEqual(["storage-1", "storage-2", "storage-3"]);
+    for (const n of rendered.plan.nodes) expect(rendered.mainTf).toContain(n.podCidr);
+    const pods = rendered.plan.nodes.map((n) => n.podCidr);
+    expect(new Set(pods).size).toBe(pods.length);
+    const addresses = rendered.plan.nodes.map((n) => n.privateIp);
+    expect(addresses[0]).toMatch(/\.10$/);
+    expect(new Set(addresses).size).toBe(addresses.length);
+  });
+});
+
+describe("cloud rendering refuses what the cloud would break on", () => {
+  let root: string;
+  beforeAll(async () => (root = await mkdtemp(join(tmpdir(), "sprout-cloud-bad-"))));
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  const attempt = async (name: string, doc: Record<string, unknown>) => {
+    const dir = join(root, name);
+    await initDeployment(dir, name);
+    const pub = join(root, `${name}.pub`);
+    await writeFile(pub, `${ed25519KeyPair().public}\n`);
+    const full = { name, ...doc, provider: { sshPublicKeyFile: pub, ...(doc.provider as object) } };
+    const spec = ClusterSpec.parse(full);
+    const paths = deploymentPaths(dir);
+    return renderCloud(spec, paths, await Coordinator.open(spec, paths));
+  };
+
+  it("names the storage device a cloud really shows", async () => {
+    await expect(attempt("dev", { provider: PROVIDERS.aws, nodeGroups: [{ name: "master", roles: ["master"], count: 1 }, { name: "storage", roles: ["storage"], count: 1 }] })).rejects.toThrow(
+      /storage.device is \/dev\/vdb, but on aws the storage volume appears as \/dev\/nvme1n1/,
+    );
+  });
+
+  it("refuses a node network too small for the cluster, and machine types for groups that do not exist", async () => {
+    await expect(attempt("small", { provider: PROVIDERS.gcp, networks: { nodeCidr: "10.240.0.0/28" }, nodeGroups: [{ name: "master", roles: ["master"], count: 1 }, { name: "service", roles: ["service"], count: 8 }] })).rejects.toThrow(
+      /nodeCidr 10.240.0.0\/28 holds 5 nodes/,
+    );
+    await expect(attempt("types", { provider: { ...PROVIDERS.gcp, machineTypes: { workers: "e2-small" } } })).rejects.toThrow(/machineTypes names no node group: workers/);
+  });
+
+  it("keeps AWS user-data under 16 KiB even for the master, which carries the sealed state", async () => {
+    const r = await attempt("awsbig", { provider: PROVIDERS.aws });
+    expect(Buffer.byteLength(r.userData["master-1"]!)).toBeLessThan(USER_DATA_LIMIT.aws);
+  });
+});
+
+interface Rule {
+  ports: number[] | "all";
+  from: string[];
+}
+
+/** The ingress rules as each cloud's resources state them, read from the parsed main.tf. */
+function ingress(type: CloudType, parsed: Parsed): Rule[] {
+  const res = parsed.resource!;
+  const tcp = (p: unknown): number[] | "all" => (p === undefined || p === "*" ? "all" : [Number(p)]);
+  switch (type) {
+    case "aws":
+      return (res.aws_security_group!.nodes![0]!.ingress as { protocol: string; from_port: number; to_port: number; cidr_blocks: string[] }[]).map((r) => {
+        expect(r.from_port).toBe(r.to_port);
+        return { ports: r.protocol === "-1" ? "all" : [r.from_port], from: r.cidr_blocks };
+      });
+    case "gcp":
+      return Object.values(res.google_compute_firewall!).map((list) => {
+        const f = list[0] as { direction: string; source_ranges: string[]; allow: { protocol: string; ports?: string[] }[] };
+        expect(f.direction).toBe("INGRESS");
+        return { ports: f.allow[0]!.protocol === "all" ? "all" : f.allow[0]!.ports!.map(Number), from: f.source_ranges };
+      });
+    case "azure": {
+      const rules = res.azurerm_network_security_group!.nodes![0]!.security_rule as { access: string; protocol: string; destination_port_range: string; source_address_prefixes?: string[]; priority: number }[];
+      const deny = rules.find((r) => r.access === "Deny")!;
+      expect(deny.priority).toBeGreaterThan(Math.max(...rules.filter((r) => r.access === "Allow").map((r) => r.priority)));
+      return rules.filter((r) => r.access === "Allow").map((r) => ({ ports: r.protocol === "*" ? "all" : tcp(r.destination_port_range), from: r.source_address_prefixes! }));
+    }
+    case "openstack":
+      return Object.values(res.openstack_networking_secgroup_rule_v2!).map((list) => {
+        const r = list[0] as { direction: string; protocol?: string; port_range_min?: number; port_range_max?: number; remote_ip_prefix: string };
+        expect(r.direction).toBe("ingress");
+        expect(r.port_range_min).toBe(r.port_range_max);
+        return { ports: r.protocol === undefined ? "all" : [r.port_range_min!], from: [r.remote_ip_prefix] };
+      });
+  }
+}

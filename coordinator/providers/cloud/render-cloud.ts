@@ -1,0 +1,84 @@
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import type { ClusterSpec } from "../../../shared/cluster-spec.js";
+import type { CloudType } from "../../../shared/cloud-provider.js";
+import { UserError } from "../../../shared/errors.js";
+import { writeFileAtomic } from "../../../shared/atomic-file.js";
+import type { Coordinator } from "../../coordinator.js";
+import type { DeploymentPaths } from "../../deployment.js";
+import { issueTokens } from "../../cli/commands/up.js";
+import { planCloud, type CloudPlan } from "./cloud-plan.js";
+import { renderHcl, type HclBody } from "./hcl.js";
+import { renderAws } from "./render-aws.js";
+import { renderAzure } from "./render-azure.js";
+import { renderGcp } from "./render-gcp.js";
+import { renderOpenStack } from "./render-openstack.js";
+import { sealState } from "./sealed-state.js";
+import { checkUserDataSize, renderUserData } from "./user-data.js";
+
+/**
+ * Renders a cloud cluster into `<deployment>/cloud/<provider>/`: `main.tf` (OpenTofu/Terraform),
+ * `user-data/<node>.yaml` per VM, and `state.key` (0600), the key to the master's sealed
+ * coordinator state, which `sprout up` hands to the master over SSH. Tokens are issued here, one
+ * per node group, bound to the group's node names.
+ */
+export interface RenderedCloud {
+  dir: string;
+  plan: CloudPlan;
+  mainTf: string;
+  userData: Record<string, string>;
+  keyFile: string;
+}
+
+const RENDERERS: Record<CloudType, (plan: CloudPlan, sshPublicKey: string) => HclBody> = {
+  aws: renderAws,
+  gcp: renderGcp,
+  azure: renderAzure,
+  openstack: renderOpenStack,
+};
+
+/** Where each cloud's first data disk shows up inside the VM. */
+export const STORAGE_DEVICE: Record<CloudType, string> = {
+  openstack: "/dev/vdb",
+  aws: "/dev/nvme1n1",
+  gcp: "/dev/disk/by-id/google-brick",
+  azure: "/dev/disk/azure/scsi1/lun0",
+};
+
+export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co: Coordinator): Promise<RenderedCloud> {
+  const plan = planCloud(spec);
+  const type = plan.provider.type;
+  if (plan.nodes.some((n) => n.volumeGiB) && spec.storage.device !== STORAGE_DEVICE[type]) {
+    throw new UserError(`${paths.clusterYaml}: storage.device is ${spec.storage.device}, but on ${type} the storage volume appears as ${STORAGE_DEVICE[type]}; set storage.device: ${STORAGE_DEVICE[type]}`);
+  }
+  const sshPublicKey = await readPublicKey(plan.provider.sshPublicKeyFile, paths);
+  const tokens = await issueTokens(co, plan.nodes, spec.coordinator.tokenTtl, (n) => !co.store.getNode(n.name));
+  // Sealed after the tokens exist: the master's coordinator must know their hashes.
+  const sealed = await sealState(paths);
+  const userData: Record<string, string> = {};
+  for (const n of plan.nodes) {
+    const token = tokens.get(n.name) ?? "joined.0000000000000000";
+    const text = renderUserData(plan, n, { token, caPin: co.pki.caPin }, n.name === plan.master.name ? sealed.text : undefined);
+    checkUserDataSize(plan, n, text);
+    userData[n.name] = text;
+  }
+  const mainTf = `# Rendered by sprout from ${paths.clusterYaml} (cluster ${plan.cluster}, ${type}); edit cluster.yaml, not this file.\n${renderHcl(RENDERERS[type](plan, sshPublicKey))}`;
+  const dir = join(paths.stateDir, "cloud", type);
+  await rm(join(dir, "user-data"), { recursive: true, force: true });
+  await mkdir(join(dir, "user-data"), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(join(dir, "main.tf"), mainTf, 0o644);
+  // User-data holds join tokens: readable by the owner only.
+  for (const [name, text] of Object.entries(userData)) await writeFile(join(dir, "user-data", `${name}.yaml`), text, { mode: 0o600 });
+  const keyFile = join(dir, "state.key");
+  await writeFileAtomic(keyFile, sealed.key.toString("base64"), 0o600);
+  return { dir, plan, mainTf, userData, keyFile };
+}
+
+async function readPublicKey(file: string, paths: DeploymentPaths): Promise<string> {
+  const path = file === "~" || file.startsWith("~/") ? join(homedir(), file.slice(1)) : isAbsolute(file) ? file : resolve(paths.root, file);
+  const text = (await readFile(path, "utf8").catch(() => undefined))?.trim();
+  if (!text) throw new UserError(`provider.sshPublicKeyFile: cannot read ${path} (make a key with ssh-keygen -t ed25519, or point sshPublicKeyFile at yours)`);
+  if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(text.split("\n")[0]!)) throw new UserError(`provider.sshPublicKeyFile: ${path} is not an OpenSSH public key`);
+  return text.split("\n")[0]!;
+}
