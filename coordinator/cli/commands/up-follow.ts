@@ -26,6 +26,11 @@ export interface FollowInput {
   failed?: Map<string, string>;
   /** The last line's tail: what is left running and how to remove it. */
   endNote: string;
+  /**
+   * Nodes whose agents the provider (re)started, and when: until such a node reports again, its
+   * status is the previous agent's, and a "converged" from before the restart proves nothing.
+   */
+  restartedAt?: Map<string, number>;
 }
 
 const FAILURE_GRACE_MS = 20_000;
@@ -50,7 +55,7 @@ export async function followToEnd(i: FollowInput): Promise<number> {
         probes.clear();
         for (const n of unjoined) probes.set(n.name, await probeOf(n));
       }
-      const state = settled(status, nodes.length, unjoined.map((n) => probes.get(n.name)));
+      const state = settled(status, nodes.length, unjoined.map((n) => probes.get(n.name)), i.restartedAt);
       if (state === "converged") return;
       // Agents retry failed passes and joins; give up on them only once failure has held a while.
       failingSince = state === "failed" ? (failingSince ?? Date.now()) : undefined;
@@ -93,9 +98,10 @@ export async function followToEnd(i: FollowInput): Promise<number> {
  * nodes that never joined as failed once their agent failed or cannot reach the coordinator;
  * undefined: still working.
  */
-function settled(status: ClusterStatus, planned: number, unjoined: (AgentProbe | undefined)[]): "converged" | "failed" | undefined {
-  const done = (n: ClusterStatus["nodes"][number]) => n.phase === "converged" && n.appliedRevision === n.revision;
+function settled(status: ClusterStatus, planned: number, unjoined: (AgentProbe | undefined)[], restartedAt = new Map<string, number>()): "converged" | "failed" | undefined {
+  const fresh = (n: ClusterStatus["nodes"][number]) => (n.lastEventAt ?? 0) >= (restartedAt.get(n.name) ?? 0);
+  const done = (n: ClusterStatus["nodes"][number]) => n.phase === "converged" && n.appliedRevision === n.revision && fresh(n);
   if (status.nodes.length === planned && status.nodes.every(done)) return "converged";
   if (!unjoined.every((p) => p !== undefined && p.state !== "working")) return undefined;
-  return status.nodes.every((n) => done(n) || n.phase === "failed") ? "failed" : undefined;
+  return status.nodes.every((n) => done(n) || (n.phase === "failed" && fresh(n))) ? "failed" : undefined;
 }

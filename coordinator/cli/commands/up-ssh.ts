@@ -54,6 +54,7 @@ export async function upSsh(dir: string, options: UpOptions): Promise<number> {
     issued.push(...new Set(tokens.values()));
     const t0 = Date.now();
     const failed = new Map<string, string>();
+    const restartedAt = new Map<string, number>();
     await Promise.all(
       nodes.map(async (node, i) => {
         const h = provider.hosts[i]!;
@@ -62,7 +63,7 @@ export async function upSsh(dir: string, options: UpOptions): Promise<number> {
           const session = await SshSession.openWhenUp({ name: node.name, host: h.address, port: h.port, user: h.user, privateKey: logins[i]!.key, hostKey: logins[i]!.policy }, 20);
           sessions.set(node.name, session);
           const bootstrap = stringify({ coordinators: [url], token: tokens.get(node.name) ?? placeholderToken(), caPin: co.pki.caPin, nodeName: node.name, roles: node.roles });
-          const sent = await installOnHost(session, h, node, bundle, spec, bootstrap);
+          const sent = await installOnHost(session, h, node, bundle, spec, bootstrap, (at) => restartedAt.set(node.name, at));
           progress(`  ${node.name.padEnd(16)} ${"installed".padEnd(11)} ${sent} in ${formatMs(Date.now() - started)}; agent started`);
         } catch (err) {
           const reason = (err as Error).message;
@@ -83,6 +84,7 @@ export async function upSsh(dir: string, options: UpOptions): Promise<number> {
       options,
       t0,
       failed,
+      restartedAt,
       probe: (n) => probeAgentIn(sshExec(sessions.get(n.name)!, provider.hosts[nodes.indexOf(n)]!.user)),
       endNote: "the agents keep running on the hosts",
     });
@@ -94,13 +96,15 @@ export async function upSsh(dir: string, options: UpOptions): Promise<number> {
 }
 
 /** One host: probe, send what it lacks, install, start the agent. Returns what was sent, for progress. */
-async function installOnHost(session: SshSession, h: SshHost, node: PlannedNode, bundle: NodeBundle, spec: ClusterSpec, bootstrap: string): Promise<string> {
+async function installOnHost(session: SshSession, h: SshHost, node: PlannedNode, bundle: NodeBundle, spec: ClusterSpec, bootstrap: string, restarting: (hostTime: number) => void): Promise<string> {
   const probe = parseProbe(await session.run(asRoot(h.user, "sh -s"), probeScript(bundle)));
   const problem = packageProblem(probe);
   if (problem) throw new Error(problem);
   const needed = neededFiles(probe, bundle, node.roles, spec.kubernetesVersion);
   await uploadBundle(session, h.user, bundle, [...needed.values()].flat());
   const script = installScript({ parts: [...needed.keys()], missingPackages: probe.missingPackages, bootstrap, imageVersion: bundle.imageVersion });
+  // In the host's clock: the restarted agent stamps its events with it.
+  restarting(probe.now ?? Date.now());
   await session.run(asRoot(h.user, "sh -s"), script);
   const mb = [...needed.keys()].reduce((n, p) => n + bundle.sizes[p], 0) / 1e6;
   return `${[...needed.keys()].join(", ")} (${mb.toFixed(mb < 10 ? 1 : 0)} MB; host key ${fingerprint(session.hostKey).slice(0, 19)}…)`;

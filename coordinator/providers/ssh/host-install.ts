@@ -21,12 +21,15 @@ export interface HostProbe {
   binaries: string[];
   images: string[];
   missingPackages: string[];
+  /** The host's clock (ms) when probed: agents stamp their events with it, not with ours. */
+  now?: number;
 }
 
 /** One round trip: what is installed. Packages are checked by name against dpkg's database. */
 export function probeScript(bundle: NodeBundle): string {
   return [
     `. /etc/os-release 2>/dev/null || true; echo "os=\${ID:-unknown} \${VERSION_ID:-}"`,
+    `echo "now=$(date +%s%3N)"`,
     `[ -x /usr/local/bin/node ] && echo "node=$(/usr/local/bin/node -p process.versions.node 2>/dev/null)"`,
     `command -v kubelet >/dev/null && echo "kubelet=$(kubelet --version 2>/dev/null | sed 's/^Kubernetes v//')"`,
     `for b in ${[...NODE_BINARIES, ...CONTROL_PLANE_BINARIES].join(" ")}; do command -v "$b" >/dev/null && echo "bin=$b"; done`,
@@ -48,6 +51,7 @@ export function parseProbe(stdout: string): HostProbe {
     else if (key === "bin") probe.binaries.push(value);
     else if (key === "image") probe.images.push(value);
     else if (key === "missing") probe.missingPackages.push(value);
+    else if (key === "now" && /^\d+$/.test(value)) probe.now = Number(value);
   }
   return probe;
 }
