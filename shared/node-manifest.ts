@@ -78,6 +78,12 @@ export const NodeManifest = z.object({
       formsVolume: z.boolean().default(false),
       /** Where this node mounts the volume (service nodes). */
       mountPath: z.string().optional(),
+      /**
+       * Where every service node has the volume mounted: Kubernetes 1.26+ dropped the in-tree
+       * glusterfs plugin, so there the PersistentVolumes are hostPath volumes of this mount
+       * (and of its read-only twin, `<sharedPath>-ro`), kept to service nodes.
+       */
+      sharedPath: z.string().optional(),
     })
     .optional(),
   /** The reverse proxy for Ingress objects (edge nodes; a master without edge nodes in the spec). */

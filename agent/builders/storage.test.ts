@@ -4,6 +4,7 @@ import { Step, type StepOf } from "../../shared/steps.js";
 import { parseWith } from "../../shared/validate.js";
 import { validatePlan } from "../executor/validate-plan.js";
 import { mountUnitName, storageSteps } from "./storage.js";
+import { renderSharedStorageObjects } from "./control-plane/shared-storage-objects.js";
 import { parseExecStart } from "./systemd-unit.js";
 
 type Storage = NonNullable<NodeManifest["storage"]>;
@@ -15,9 +16,9 @@ const SERVERS = [
 const BRICK = { device: "/dev/vdb", mountPath: "/srv/sprout/brick", dir: "/srv/sprout/brick/shared" };
 
 /** The storage builder reads only the manifest's storage section. */
-function steps(storage: Partial<Storage>): Step[] {
+function steps(storage: Partial<Storage>, kubernetesVersion = "1.20.2"): Step[] {
   const s: Storage = { volume: "shared", replication: 2, capacityGiB: 10, servers: SERVERS.slice(0, 2), formsVolume: false, ...storage };
-  const built = storageSteps({ storage: s } as NodeManifest).map((x, i) => parseWith(Step, x, `step ${i}`));
+  const built = storageSteps({ storage: s, cluster: { kubernetesVersion } } as NodeManifest).map((x, i) => parseWith(Step, x, `step ${i}`));
   validatePlan(built);
   return built;
 }
@@ -59,6 +60,31 @@ describe("storage builder", () => {
     const mount = byId<"systemdUnit">(list, "storage/mount");
     expect(mount.name).toBe("mnt-sprout\\x2dshared.mount");
     expect(mount.content).toContain("What=10.240.0.13:/shared\nWhere=/mnt/sprout-shared\nType=glusterfs\nOptions=_netdev,backup-volfile-servers=10.240.0.14:10.240.0.15\n");
+  });
+
+  it("on 1.26+ (no in-tree glusterfs plugin) a service node also mounts the volume read-only, for the reference PersistentVolume", () => {
+    for (const version of ["1.30.4", "1.31.0", "1.33.0"]) {
+      const list = steps({ mountPath: "/mnt/sprout-shared", servers: SERVERS }, version);
+      expect(ids(list)).toEqual(["storage/wait-volume", "storage/mount", "storage/mount-ro"]);
+      const ro = byId<"systemdUnit">(list, "storage/mount-ro");
+      expect(ro.name).toBe("mnt-sprout\\x2dshared\\x2dro.mount");
+      expect(ro.content).toContain("Where=/mnt/sprout-shared-ro\nType=glusterfs\nOptions=ro,_netdev,backup-volfile-servers=10.240.0.14:10.240.0.15\n");
+    }
+  });
+
+  it("publishes the volume with the in-tree glusterfs plugin on 1.20, and as hostPath volumes of the service nodes' mounts on 1.26+", () => {
+    const manifest = (kubernetesVersion: string) => ({ cluster: { kubernetesVersion }, storage: { volume: "shared", replication: 2, capacityGiB: 10, servers: SERVERS, formsVolume: false, sharedPath: "/mnt/sprout-shared" } }) as NodeManifest;
+    const old = renderSharedStorageObjects(manifest("1.20.2")) as { kind: string; spec?: Record<string, unknown> }[];
+    expect(old.map((o) => o.kind)).toEqual(["Service", "Endpoints", "StorageClass", "StorageClass", "PersistentVolume", "PersistentVolume"]);
+    expect(old.filter((o) => o.kind === "PersistentVolume").every((o) => "glusterfs" in o.spec!)).toBe(true);
+    const current = renderSharedStorageObjects(manifest("1.31.0")) as { kind: string; metadata: { name: string }; spec?: Record<string, unknown> }[];
+    expect(current.map((o) => o.kind)).toEqual(["StorageClass", "StorageClass", "PersistentVolume", "PersistentVolume"]);
+    const pvs = current.filter((o) => o.kind === "PersistentVolume");
+    expect(pvs.map((p) => [p.metadata.name, (p.spec!.hostPath as { path: string }).path, p.spec!.accessModes])).toEqual([
+      ["sprout-shared", "/mnt/sprout-shared", ["ReadWriteMany"]],
+      ["sprout-reference", "/mnt/sprout-shared-ro", ["ReadOnlyMany"]],
+    ]);
+    for (const p of pvs) expect(JSON.stringify(p.spec!.nodeAffinity)).toContain('"key":"sprout.dev/role-service","operator":"Exists"');
   });
 
   it("nothing before any storage node joined, and nothing without a storage section", () => {

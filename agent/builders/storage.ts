@@ -1,6 +1,7 @@
 import type { NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
 import { BARRIER, STORAGE_STEP } from "../../shared/barrier-names.js";
+import { minorOf } from "../../shared/versions.js";
 import { renderUnit } from "./systemd-unit.js";
 
 /**
@@ -20,7 +21,7 @@ const BRICK_MOUNT_UNIT = "sprout-brick-mount.service";
 export function storageSteps(m: NodeManifest): StepInput[] {
   const s = m.storage;
   if (!s) return [];
-  return [...brickSteps(s), ...volumeSteps(s), ...clientSteps(s)];
+  return [...brickSteps(s), ...volumeSteps(s), ...clientSteps(s, m.cluster.kubernetesVersion)];
 }
 
 type Storage = NonNullable<NodeManifest["storage"]>;
@@ -93,7 +94,7 @@ function volumeSteps(s: Storage): StepInput[] {
   ];
 }
 
-function clientSteps(s: Storage): StepInput[] {
+function clientSteps(s: Storage, kubernetesVersion: string): StepInput[] {
   if (!s.mountPath || s.servers.length === 0) return [];
   const [first, ...backups] = s.servers.map((srv) => srv.address);
   // Any server hands out the volume's layout; the others are fallbacks when the first is down.
@@ -115,7 +116,28 @@ function clientSteps(s: Storage): StepInput[] {
       content: mountUnitFile({ description: `Sprout: the shared GlusterFS volume ${s.volume}`, what: `${first}:/${s.volume}`, where: s.mountPath, type: "glusterfs", options, wantedBy: "remote-fs.target" }),
       deadlineSeconds: 300,
     },
+    // Without the in-tree glusterfs plugin (1.26+), the reference PersistentVolume is a hostPath of
+    // a read-only mount: the kernel, not the pod spec, keeps reference data unchanged.
+    ...(inTreeGlusterfs(kubernetesVersion)
+      ? []
+      : [
+          {
+            id: "storage/mount-ro",
+            kind: "systemdUnit" as const,
+            description: `mount the shared volume read-only at ${s.mountPath}-ro`,
+            dependsOn: ["storage/wait-volume"],
+            name: mountUnitName(`${s.mountPath}-ro`),
+            content: mountUnitFile({ description: `Sprout: the shared GlusterFS volume ${s.volume}, read-only`, what: `${first}:/${s.volume}`, where: `${s.mountPath}-ro`, type: "glusterfs", options: `ro,${options}`, wantedBy: "remote-fs.target" }),
+            deadlineSeconds: 300,
+          },
+        ]),
   ];
+}
+
+/** Kubernetes up to 1.25 mounts GlusterFS volumes itself (the in-tree plugin was removed in 1.26). */
+export function inTreeGlusterfs(kubernetesVersion: string): boolean {
+  const [major, minor] = minorOf(kubernetesVersion).split(".").map(Number) as [number, number];
+  return major === 1 && minor < 26;
 }
 
 /** systemd's name for the mount unit of a path (`systemd-escape --path --suffix=mount`). */

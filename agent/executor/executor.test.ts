@@ -149,7 +149,8 @@ describe("runSteps: waiting, deadlines and abort", () => {
     });
     const started = Date.now();
     const summary = await runSteps(plan, { host: new RealHost({ root }), mode: "apply", backoff: fast, journal: false });
-    expect(summary.outcomes.wait).toMatchObject({ outcome: "failed", error: "timed out after 0.3s waiting for file /never to exist" });
+    // On a loaded machine the deadline can also fall while a check is still running.
+    expect(summary.outcomes.wait).toMatchObject({ outcome: "failed", error: expect.stringMatching(/^timed out after 0\.3s( waiting for file \/never to exist|: the check did not finish)$/) });
     expect(Date.now() - started).toBeLessThan(1000);
   });
 

@@ -131,6 +131,10 @@ describe("renderManifestBody", () => {
     expect(renderManifestBody(spec(), worker, facts).kubelet.registerWithTaints).toEqual([]);
     const alone = spec({ nodeGroups: [{ name: "m", roles: ["master"], count: 1 }, { name: "s", roles: ["service"], count: 0 }] });
     expect(renderManifestBody(alone, master, facts).kubelet.registerWithTaints).toEqual([]);
+    // kubeadm's key for the minor: `control-plane` since 1.24.
+    for (const v of ["1.30.4", "1.31.0", "1.33.0"]) {
+      expect(renderManifestBody(spec({ kubernetesVersion: v }), master, facts).kubelet.registerWithTaints).toEqual([{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }]);
+    }
   });
 
   it("gives an egress proxy a NO_PROXY covering the cluster's own networks and names", () => {

@@ -28,6 +28,7 @@ export function renderStorage(spec: ClusterSpec, node: NodeRecord, servers: { na
       : undefined,
     formsVolume: isStorage && servers[0]?.name === node.name,
     mountPath: roles.includes("service") ? spec.storage.mountPath : undefined,
+    sharedPath: spec.storage.mountPath,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { NodeManifest } from "../../../shared/node-manifest.js";
+import { inTreeGlusterfs } from "../storage.js";
 
 /** Names users write in their claims: `storageClassName: sprout-shared`. */
 export const SHARED_STORAGE_CLASS = "sprout-shared";
@@ -8,7 +9,7 @@ const LABELS = { "app.kubernetes.io/managed-by": "sprout" };
 
 /**
  * The shared GlusterFS volume as Kubernetes storage, for Kubernetes 1.20's in-tree `glusterfs`
- * volume plugin (removed in 1.26; README says what to use there):
+ * volume plugin (removed in 1.26: see renderHostPathStorageObjects for what 1.26+ gets):
  * - a selector-less Service + Endpoints listing the storage nodes (the plugin dials these);
  * - PersistentVolume `sprout-shared` (ReadWriteMany) in StorageClass `sprout-shared`;
  * - PersistentVolume `sprout-reference` (ReadOnlyMany, mounted read-only) in StorageClass
@@ -18,6 +19,7 @@ const LABELS = { "app.kubernetes.io/managed-by": "sprout" };
 export function renderSharedStorageObjects(m: NodeManifest): object[] {
   const s = m.storage;
   if (!s || s.servers.length === 0) return [];
+  if (!inTreeGlusterfs(m.cluster.kubernetesVersion)) return renderHostPathStorageObjects(m);
   const addresses = s.servers.map((srv) => ({ ip: srv.address }));
   const capacity = `${s.capacityGiB}Gi`;
   const pv = (name: string, storageClassName: string, accessModes: string[], readOnly: boolean) => ({
@@ -49,4 +51,26 @@ export function renderSharedStorageObjects(m: NodeManifest): object[] {
     pv(SHARED_STORAGE_CLASS, SHARED_STORAGE_CLASS, ["ReadWriteMany"], false),
     pv(REFERENCE_STORAGE_CLASS, REFERENCE_STORAGE_CLASS, ["ReadOnlyMany"], true),
   ];
+}
+
+/**
+ * The same two storage classes for Kubernetes 1.26+, which has no glusterfs volume plugin: every
+ * service node mounts the volume itself (read-write, and read-only at `<path>-ro`), so the
+ * PersistentVolumes are hostPath volumes of those mounts, with node affinity to service nodes — a
+ * pod using a claim is only ever scheduled where the mount exists. Files written on one node are
+ * seen on every other, as with the in-tree plugin.
+ */
+function renderHostPathStorageObjects(m: NodeManifest): object[] {
+  const s = m.storage!;
+  const path = s.sharedPath ?? "/mnt/sprout-shared";
+  const capacity = `${s.capacityGiB}Gi`;
+  const onServiceNodes = { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "sprout.dev/role-service", operator: "Exists" }] }] } };
+  const pv = (name: string, accessModes: string[], hostPath: string) => ({
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name, labels: LABELS },
+    spec: { capacity: { storage: capacity }, accessModes, persistentVolumeReclaimPolicy: "Retain", storageClassName: name, hostPath: { path: hostPath, type: "Directory" }, nodeAffinity: onServiceNodes },
+  });
+  const storageClass = (name: string) => ({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name, labels: LABELS }, provisioner: "kubernetes.io/no-provisioner", volumeBindingMode: "Immediate", reclaimPolicy: "Retain" });
+  return [storageClass(SHARED_STORAGE_CLASS), storageClass(REFERENCE_STORAGE_CLASS), pv(SHARED_STORAGE_CLASS, ["ReadWriteMany"], path), pv(REFERENCE_STORAGE_CLASS, ["ReadOnlyMany"], `${path}-ro`)];
 }
