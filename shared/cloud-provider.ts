@@ -83,3 +83,7 @@ export const USER_DATA_LIMIT: Record<CloudType, number> = {
   azure: 65_535,
   gcp: 262_144,
 };
+
+export function isCloudProvider(spec: { provider: { type: string } }): boolean {
+  return (CLOUD_TYPES as readonly string[]).includes(spec.provider.type);
+}

@@ -11,14 +11,17 @@ export interface KubeconfigInput {
   ca: { file: string } | { pem: string };
   client: { certFile: string; keyFile: string } | { certPem: string; keyPem: string };
   contextName?: string;
+  /** The name the server's certificate must carry when `server` is a tunnel's local end. */
+  tlsServerName?: string;
 }
 
 export function renderKubeconfig(i: KubeconfigInput): string {
   const context = i.contextName ?? `${i.user}@${i.clusterName}`;
-  const cluster =
-    "file" in i.ca
-      ? { server: i.server, "certificate-authority": i.ca.file }
-      : { server: i.server, "certificate-authority-data": b64(i.ca.pem) };
+  const cluster = {
+    server: i.server,
+    ...(i.tlsServerName ? { "tls-server-name": i.tlsServerName } : {}),
+    ...("file" in i.ca ? { "certificate-authority": i.ca.file } : { "certificate-authority-data": b64(i.ca.pem) }),
+  };
   const user =
     "certFile" in i.client
       ? { "client-certificate": i.client.certFile, "client-key": i.client.keyFile }

@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
+import { parse as parseYaml, stringify } from "yaml";
 import { bootPushMachines, type PushMachines } from "../bench/push/push-machines.js";
 import { kubenowTopology, topologySpec } from "../bench/push/topology.js";
 import { reachEndState } from "../bench/push/end-state.js";
 import { ed25519KeyPair, fingerprint, publicBlob } from "../coordinator/providers/ssh/host-keys.js";
+import { SshSession } from "../coordinator/providers/ssh/ssh-session.js";
 import { run, SPROUT_CLI, testNodeCidr, testNodeImage, type CommandResult } from "./support/harness.js";
 
 const exec = promisify(execFile);
@@ -89,6 +90,27 @@ describe("ssh provider: existing machines become a cluster", () => {
       const r = await h.machine.exec(["sh", "-c", "systemctl is-active sprout-agent containerd kubelet && stat -c %a /etc/sprout/bootstrap.yaml && cat /etc/sprout/image-version"]);
       expect(r.code, `${h.name}: ${r.stdout}${r.stderr}`).toBe(0);
       expect(r.stdout.trim().split("\n").slice(3)).toEqual(["600", expect.stringMatching(/^vanilla-/)]);
+    }
+  });
+
+  it("carries kubectl to the API server through an SSH tunnel to the master (the cloud's way in), its TLS name checked", async () => {
+    const master = machines.hosts[0]!;
+    const session = await SshSession.open({ name: master.name, host: master.address, port: 22, privateKey: machines.clientKey, hostKey: master.hostKey });
+    const tunnel = await session.forwardLocal(master.address, 6443);
+    try {
+      // As `sprout kubeconfig` writes it for a cloud: the tunnel's end, and the name the certificate carries.
+      const cfg = parseYaml(await readFile(kubeconfig, "utf8")) as { clusters: { cluster: Record<string, string> }[] };
+      cfg.clusters[0]!.cluster.server = `https://127.0.0.1:${tunnel.port}`;
+      cfg.clusters[0]!.cluster["tls-server-name"] = master.address;
+      await writeFile(join(work, "tunnel.kubeconfig"), stringify(cfg), { mode: 0o600 });
+      const nodes = await exec("kubectl", ["--kubeconfig", join(work, "tunnel.kubeconfig"), "--request-timeout=20s", "get", "nodes", "-o", "name"]);
+      expect(nodes.stdout.trim().split("\n").sort()).toEqual(["node/master-1", "node/service-1", "node/storage-1"]);
+      cfg.clusters[0]!.cluster["tls-server-name"] = "10.0.0.1";
+      await writeFile(join(work, "tunnel.kubeconfig"), stringify(cfg), { mode: 0o600 });
+      await expect(exec("kubectl", ["--kubeconfig", join(work, "tunnel.kubeconfig"), "--request-timeout=20s", "get", "nodes"])).rejects.toThrow(/certificate is valid for .*not 10\.0\.0\.1/);
+    } finally {
+      await tunnel.close();
+      session.close();
     }
   });
 

@@ -9,6 +9,11 @@ import { Coordinator } from "../coordinator.js";
 import { deploymentPaths, loadClusterSpec } from "../deployment.js";
 import { acquireStateLock } from "../state/state-lock.js";
 import { readServeInfo } from "./serve-info.js";
+import { UserError } from "../../shared/errors.js";
+import { isCloudProvider } from "../../shared/cloud-provider.js";
+import type { ClusterSpec } from "../../shared/cluster-spec.js";
+import type { DeploymentPaths } from "../deployment.js";
+import { cloudDir, openMasterLink, readOutputs, remoteStatus } from "../providers/cloud/master-link.js";
 
 /**
  * What the CLI asks of a cluster. With a coordinator running for the deployment, requests go to
@@ -25,6 +30,9 @@ export interface ClusterApi {
 
 export async function openClusterApi(dir: string): Promise<ClusterApi> {
   const paths = deploymentPaths(dir);
+  const spec = await loadClusterSpec(paths);
+  // A cloud cluster's coordinator runs on its master: ask it through the SSH tunnel.
+  if (isCloudProvider(spec) && (await readOutputs(cloudDir(paths, spec)))) return remoteClusterApi(spec, paths);
   const running = await readServeInfo(paths);
   if (running) {
     const [ca, cert, key] = await Promise.all(
@@ -42,7 +50,7 @@ export async function openClusterApi(dir: string): Promise<ClusterApi> {
   }
   const release = await acquireStateLock(paths.lock);
   try {
-    const co = await Coordinator.open(await loadClusterSpec(paths), paths);
+    const co = await Coordinator.open(spec, paths);
     return {
       status: () => co.clusterStatus(),
       listTokens: async () => co.tokens.list(),
@@ -54,4 +62,22 @@ export async function openClusterApi(dir: string): Promise<ClusterApi> {
     await release();
     throw err;
   }
+}
+
+async function remoteClusterApi(spec: ClusterSpec, paths: DeploymentPaths): Promise<ClusterApi> {
+  const link = await openMasterLink(spec, paths, 5);
+  const remote = await remoteStatus(link, paths);
+  const onMaster = async (): Promise<never> => {
+    throw new UserError(`tokens of cloud cluster ${spec.name} live with its coordinator on the master: run \`sprout token …\` there (ssh ${link.user}@… then sudo sprout token list ${"/var/lib/sprout/cluster"})`);
+  };
+  return {
+    status: remote.status,
+    listTokens: onMaster,
+    createToken: onMaster,
+    revokeToken: onMaster,
+    close: async () => {
+      await remote.close();
+      link.session.close();
+    },
+  };
 }

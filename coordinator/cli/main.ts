@@ -10,6 +10,7 @@ import { tokenCommand } from "./commands/token.js";
 import { statusCommand } from "./commands/status.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { upCommand } from "./commands/up.js";
+import { tunnelCommand } from "./commands/tunnel.js";
 import { downCommand } from "./commands/down.js";
 
 const USAGE = `sprout ${SPROUT_VERSION} — pull-based Kubernetes clusters
@@ -18,6 +19,7 @@ usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
 
   init [dir]                       create dir with a commented cluster.yaml and the cluster PKI
   up [dir] [--workers N] [--timeout 10m]   boot node machines and bring the cluster up
+  up [dir]                         on openstack/aws/gcp/azure: render main.tf + user-data, run tofu if installed
   up [dir] --provider ssh          existing machines listed in cluster.yaml (provider.hosts): SSH installs and starts the agent
   up [dir] --dry-run               the join protocol only: agents configure skeleton roots, no machines
      [--kubeconfig FILE | --no-kubeconfig]   default: merge context sprout-<name> into ~/.kube/config
@@ -28,6 +30,7 @@ usage: sprout <command> [dir] [options]     (dir defaults to ./sprout-cluster)
   token create [dir] [--roles r1,r2] [--ttl 2h] [--uses N] [--nodes n1,n2] [--description TEXT]
   token list [dir] | token revoke <id> [dir]
   kubeconfig [dir] [--out FILE | --merge]   admin kubeconfig for the cluster's API server
+  tunnel [dir]                     (clouds) hold 127.0.0.1:16443 open to the API server through SSH to the master
   version
 
 exit codes: 0 ok, 1 failure, 2 bad input
@@ -88,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
       return serveCommand(dirArg(0), values.listen, values.advertise, values.sealed ? { file: values.sealed, keyFile: values["key-file"]! } : undefined);
     case "status":
       return statusCommand(dirArg(0), values.watch, format);
+    case "tunnel":
+      return tunnelCommand(dirArg(0));
     case "kubeconfig":
       return kubeconfigCommand(dirArg(0), values.out, values.merge);
     case "token": {

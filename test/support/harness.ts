@@ -212,9 +212,9 @@ export class TestCluster {
   }
 }
 
-export function run(cmd: string, args: string[]): Promise<CommandResult> {
+export function run(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: o.env ?? process.env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += String(d)));

@@ -7,6 +7,9 @@ import { loadOrCreateClusterPki, issueClientCertificate } from "../../pki/cluste
 import { renderKubeconfig } from "../../../shared/kubeconfig.js";
 import { StateStore } from "../../state/store.js";
 import { progress } from "../output.js";
+import { planCloud } from "../../providers/cloud/cloud-plan.js";
+import { isCloudProvider } from "../../../shared/cloud-provider.js";
+import { API_TUNNEL_PORT } from "./tunnel.js";
 import { mergeKubeconfig } from "../kubeconfig-merge.js";
 
 /**
@@ -20,13 +23,17 @@ export async function adminKubeconfig(dir: string): Promise<{ text: string; cont
   const pki = await loadOrCreateClusterPki(paths.pkiDir);
   const store = await StateStore.open(paths.stateDir, { readOnly: true });
   const master = store.listNodes().find((n) => n.roles.includes("master"));
-  const endpoint = spec.controlPlaneEndpoint ?? master?.addresses[0];
+  // A cloud master's address is fixed before it boots, and its API server is reached through the
+  // tunnel `sprout tunnel` holds open (only SSH, HTTP and HTTPS are open to the internet).
+  const cloud = isCloudProvider(spec) ? planCloud(spec).master.privateIp : undefined;
+  const endpoint = spec.controlPlaneEndpoint ?? cloud ?? master?.addresses[0];
   if (!endpoint) throw new UserError(`no master has joined cluster ${spec.name} yet, so its API server address is unknown; run \`sprout up ${dir}\` first`);
   const client = await issueClientCertificate(pki, { commonName: "sprout-admin", organizations: ["system:masters"] });
   const context = `sprout-${spec.name}`;
   const text = renderKubeconfig({
     clusterName: context,
-    server: `https://${endpoint}:6443`,
+    server: cloud ? `https://127.0.0.1:${API_TUNNEL_PORT}` : `https://${endpoint}:6443`,
+    tlsServerName: cloud ? endpoint : undefined,
     user: `${context}-admin`,
     contextName: context,
     ca: { pem: pki.caCertPem },

@@ -1,7 +1,6 @@
 import type { ClusterStatus } from "../../../shared/status.js";
 import type { PlannedNode } from "../../../shared/cluster-spec.js";
 import { writeFileAtomic } from "../../../shared/atomic-file.js";
-import type { Coordinator } from "../../coordinator.js";
 import type { AgentProbe } from "../../providers/local/agent-probe.js";
 import { color, formatMs, progress, printJson } from "../output.js";
 import { mergeKubeconfig } from "../kubeconfig-merge.js";
@@ -16,7 +15,8 @@ import { followProgress, type UpOptions } from "./up.js";
  * joined, from the machine itself (`probe`) for nodes that never did.
  */
 export interface FollowInput {
-  co: Coordinator;
+  /** The cluster's status: from the coordinator in this process, or through a tunnel to a remote one. */
+  status(): Promise<ClusterStatus>;
   dir: string;
   nodes: PlannedNode[];
   options: UpOptions;
@@ -37,7 +37,7 @@ const FAILURE_GRACE_MS = 20_000;
 const PROBE_INTERVAL_MS = 3_000;
 
 export async function followToEnd(i: FollowInput): Promise<number> {
-  const { co, nodes, options } = i;
+  const { nodes, options } = i;
   const failed = i.failed ?? new Map<string, string>();
   const probeOf = async (n: PlannedNode): Promise<AgentProbe> => (failed.has(n.name) ? { state: "failed", reason: failed.get(n.name)! } : i.probe(n));
   let done = false;
@@ -47,7 +47,7 @@ export async function followToEnd(i: FollowInput): Promise<number> {
     let failingSince: number | undefined;
     let probedAt = 0;
     for (; !done; await new Promise((r) => setTimeout(r, 500))) {
-      const status = await co.clusterStatus();
+      const status = await i.status();
       // The coordinator knows nothing of nodes that never joined: ask their machines.
       const unjoined = nodes.filter((n) => !status.nodes.some((s) => s.name === n.name));
       if (unjoined.length > 0 && Date.now() - probedAt > PROBE_INTERVAL_MS) {
@@ -62,7 +62,7 @@ export async function followToEnd(i: FollowInput): Promise<number> {
       if (failingSince !== undefined && Date.now() - failingSince > FAILURE_GRACE_MS) return;
     }
   })();
-  const final = await followProgress(() => co.clusterStatus(), ended, options.format);
+  const final = await followProgress(() => i.status(), ended, options.format);
   clearTimeout(deadline);
   if (done) progress(color.red(`timed out after ${formatMs(options.timeoutMs)} with nodes still working; their agents go on (\`sprout status\` shows them while a coordinator runs)`));
   const unfinished = nodes.filter((n) => final.nodes.find((s) => s.name === n.name)?.phase !== "converged");

@@ -64,7 +64,7 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
     progress(`${nodes.length - running.size} machine(s) booted in ${formatMs(Date.now() - t0)}${running.size ? `, ${running.size} already running` : ""}; agents are configuring their nodes`);
 
     return await followToEnd({
-      co,
+      status: () => co.clusterStatus(),
       dir,
       nodes,
       options,

@@ -78,7 +78,7 @@ export async function upSsh(dir: string, options: UpOptions): Promise<number> {
     }
     progress(`${nodes.length - failed.size} of ${nodes.length} host(s) set up in ${formatMs(Date.now() - t0)}; agents are configuring their nodes`);
     return await followToEnd({
-      co,
+      status: () => co.clusterStatus(),
       dir,
       nodes,
       options,

@@ -18,6 +18,7 @@ import { color, formatMs, progress, printJson, type OutputFormat } from "../outp
 import { renderStatus, totalMs } from "./status.js";
 import { upMachines } from "./up-machines.js";
 import { upSsh } from "./up-ssh.js";
+import { upCloud } from "./up-cloud.js";
 
 /**
  * `sprout up` — until node machines exist (local provider, next milestone) this is a dry run of
@@ -44,7 +45,7 @@ export async function upCommand(dir: string, options: UpOptions): Promise<number
     const wanted = options.provider ?? provider;
     if (wanted !== provider) throw new UserError(`--provider ${wanted}, but ${join(resolve(dir), "cluster.yaml")} configures provider.type: ${provider}; set provider there (hosts and all) and run again`);
     if (wanted === "ssh") return upSsh(dir, options);
-    if (wanted !== "local") throw new UserError(`provider ${wanted} is rendered by \`sprout cloud ${dir}\`; \`sprout up\` runs the local and ssh providers`);
+    if (wanted !== "local") return upCloud(dir, options);
     return upMachines(dir, options);
   }
   const { paths } = await initDeployment(dir, clusterNameFor(dir));

@@ -13,6 +13,7 @@ import { ed25519KeyPair } from "../ssh/host-keys.js";
 import { renderCloud, STORAGE_DEVICE, type RenderedCloud } from "./render-cloud.js";
 import { unsealState } from "./sealed-state.js";
 import { MASTER_PATHS } from "./user-data.js";
+import { adminKubeconfig } from "../../cli/commands/kubeconfig.js";
 
 /**
  * Each cloud's rendering, checked the way the cloud would check it: main.tf parsed by HashiCorp's
@@ -100,7 +101,12 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     const doc = parseYaml(rendered.userData[rendered.plan.master.name]!) as { write_files: { path: string; content: string; encoding?: string }[] };
     const sealed = doc.write_files.find((f) => f.path === MASTER_PATHS.sealedState)!;
     expect(sealed.encoding).toBe("b64");
-    expect(rendered.userData[rendered.plan.master.name]).not.toContain("PRIVATE KEY");
+    // The one private key in clear is the master's own SSH host key, whose public half the CLI pins.
+    const master = parseYaml(rendered.userData[rendered.plan.master.name]!) as { ssh_keys: { ed25519_private: string; ed25519_public: string }; ssh_genkeytypes: string[] };
+    expect(rendered.userData[rendered.plan.master.name]!.match(/PRIVATE KEY-----/g)).toHaveLength(2);
+    expect(master.ssh_keys.ed25519_private).toContain("BEGIN OPENSSH PRIVATE KEY");
+    expect(master.ssh_genkeytypes).toEqual([]);
+    expect((await readFile(join(rendered.dir, "master-host-key.pub"), "utf8")).trim()).toBe(master.ssh_keys.ed25519_public.trim());
     expect(doc.write_files.some((f) => f.path === MASTER_PATHS.unit)).toBe(true);
     const out = join(root, "unsealed");
     const key = Buffer.from(await readFile(rendered.keyFile, "utf8"), "base64");
@@ -112,6 +118,13 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     await expect(unsealState(sealed.content, wrong, join(root, "nope"))).rejects.toThrow(/key does not open it/);
     // Other nodes carry no coordinator state.
     expect(rendered.userData["service-1"]).not.toContain(MASTER_PATHS.sealedState);
+  });
+
+  it("writes an admin kubeconfig for the API server tunnel: server 127.0.0.1:16443, TLS name the master's private address", async () => {
+    const { text } = await adminKubeconfig(join(root, cluster));
+    const cfg = parseYaml(text) as { clusters: { cluster: Record<string, string> }[] };
+    expect(cfg.clusters[0]!.cluster.server).toBe("https://127.0.0.1:16443");
+    expect(cfg.clusters[0]!.cluster["tls-server-name"]).toBe(rendered.plan.master.privateIp);
   });
 
   it("opens only SSH (from the admin networks), HTTP and HTTPS from outside; everything else only between nodes and pods", () => {

@@ -15,6 +15,7 @@ import { renderAzure } from "./render-azure.js";
 import { renderGcp } from "./render-gcp.js";
 import { renderOpenStack } from "./render-openstack.js";
 import { sealState } from "./sealed-state.js";
+import { ed25519KeyPair } from "../ssh/host-keys.js";
 import { checkUserDataSize, renderUserData } from "./user-data.js";
 
 /**
@@ -23,6 +24,9 @@ import { checkUserDataSize, renderUserData } from "./user-data.js";
  * coordinator state, which `sprout up` hands to the master over SSH. Tokens are issued here, one
  * per node group, bound to the group's node names.
  */
+/** The master's pinned SSH host key (public half), next to main.tf. */
+export const MASTER_HOST_KEY = "master-host-key.pub";
+
 export interface RenderedCloud {
   dir: string;
   plan: CloudPlan;
@@ -56,10 +60,11 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
   const tokens = await issueTokens(co, plan.nodes, spec.coordinator.tokenTtl, (n) => !co.store.getNode(n.name));
   // Sealed after the tokens exist: the master's coordinator must know their hashes.
   const sealed = await sealState(paths);
+  const masterHostKey = ed25519KeyPair();
   const userData: Record<string, string> = {};
   for (const n of plan.nodes) {
     const token = tokens.get(n.name) ?? "joined.0000000000000000";
-    const text = renderUserData(plan, n, { token, caPin: co.pki.caPin }, n.name === plan.master.name ? sealed.text : undefined);
+    const text = renderUserData(plan, n, { token, caPin: co.pki.caPin }, n.name === plan.master.name ? { sealedState: sealed.text, hostKey: masterHostKey } : undefined);
     checkUserDataSize(plan, n, text);
     userData[n.name] = text;
   }
@@ -72,6 +77,7 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
   for (const [name, text] of Object.entries(userData)) await writeFile(join(dir, "user-data", `${name}.yaml`), text, { mode: 0o600 });
   const keyFile = join(dir, "state.key");
   await writeFileAtomic(keyFile, sealed.key.toString("base64"), 0o600);
+  await writeFileAtomic(join(dir, MASTER_HOST_KEY), `${masterHostKey.public}\n`, 0o644);
   return { dir, plan, mainTf, userData, keyFile };
 }
 

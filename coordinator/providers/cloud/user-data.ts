@@ -22,15 +22,27 @@ export interface NodeSecrets {
   caPin: string;
 }
 
-export function renderUserData(plan: CloudPlan, node: CloudNode, secrets: NodeSecrets, sealedState?: string): string {
+/** What only the master's user-data carries. */
+export interface MasterExtras {
+  sealedState: string;
+  /**
+   * Its SSH host key (ed25519, OpenSSH format), made by the CLI, which pins the public half: the
+   * CLI's first SSH connection to a new VM is verified like every other, no trust on first use.
+   */
+  hostKey: { private: string; public: string };
+}
+
+export function renderUserData(plan: CloudPlan, node: CloudNode, secrets: NodeSecrets, master?: MasterExtras): string {
   const bootstrap = stringify({ apiVersion: "sprout.dev/v1alpha1", kind: "Bootstrap", coordinators: [plan.coordinatorUrl], token: secrets.token, caPin: secrets.caPin, nodeName: node.name, roles: node.roles, addresses: [node.privateIp] });
   const files: Record<string, unknown>[] = [{ path: NODE_PATHS.bootstrap, owner: "root:root", permissions: "0600", content: bootstrap }];
   const runcmd: string[][] = [];
   const isMaster = node.name === plan.master.name;
+  let hostKeys: Record<string, unknown> = {};
   if (isMaster) {
-    if (sealedState === undefined) throw new Error("the master's user-data needs the sealed coordinator state");
+    if (master === undefined) throw new Error("the master's user-data needs the sealed coordinator state and its host key");
+    hostKeys = { ssh_keys: { ed25519_private: master.hostKey.private, ed25519_public: master.hostKey.public }, ssh_genkeytypes: [] };
     files.push(
-      { path: MASTER_PATHS.sealedState, owner: "root:root", permissions: "0600", encoding: "b64", content: sealedState },
+      { path: MASTER_PATHS.sealedState, owner: "root:root", permissions: "0600", encoding: "b64", content: master.sealedState },
       { path: MASTER_PATHS.unit, owner: "root:root", permissions: "0644", content: coordinatorUnit(plan) },
     );
     runcmd.push(["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "--no-block", "sprout-coordinator.service"]);
@@ -43,6 +55,7 @@ export function renderUserData(plan: CloudPlan, node: CloudNode, secrets: NodeSe
     hostname: node.name,
     preserve_hostname: false,
     ssh_pwauth: false,
+    ...hostKeys,
     write_files: files,
     runcmd,
   };

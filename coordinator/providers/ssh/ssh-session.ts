@@ -1,4 +1,5 @@
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
+import { createServer, type AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
 import { refusal, type HostKeyPolicy } from "./host-keys.js";
 const { Client } = ssh2;
@@ -176,6 +177,34 @@ export class SshSession {
         input.pipe(channel);
       });
     });
+  }
+
+  /**
+   * A local port (127.0.0.1, chosen by the kernel) whose connections are carried over this SSH
+   * connection to `host:port` as the remote side sees it, like `ssh -L`. The CLI reaches a cloud
+   * coordinator and API server this way: neither is open to the internet.
+   */
+  async forwardLocal(host: string, port: number, localPort = 0): Promise<{ port: number; close(): Promise<void> }> {
+    const server = createServer((socket) => {
+      this.client.forwardOut("127.0.0.1", socket.remotePort ?? 0, host, port, (err, stream) => {
+        if (err) {
+          socket.destroy();
+          return;
+        }
+        socket.pipe(stream).pipe(socket);
+        const end = () => {
+          socket.destroy();
+          stream.destroy();
+        };
+        socket.once("error", end).once("close", end);
+        stream.once("error", end).once("close", end);
+      });
+    });
+    await new Promise<void>((resolve, reject) => server.once("error", reject).listen(localPort, "127.0.0.1", () => resolve()));
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
   }
 
   /** A new SFTP session per file, as Ansible runs `sftp` once per PUT over the shared connection. */
