@@ -15,6 +15,7 @@ import { RealHost } from "../host/real-host.js";
 import { LiveLikeHost } from "../host/live-like-host.testing.js";
 import { renderContainerdConfigV2, renderContainerdConfigV3 } from "./containerd.js";
 import { buildSteps } from "./index.js";
+import { minorSupport, SUPPORTED_MINORS } from "../../shared/versions.js";
 import { renderKubeletConfig, renderKubeletUnit } from "./kubelet.js";
 
 /** A real cluster PKI: certificate steps get their certificates signed and verified for real. */
@@ -222,12 +223,14 @@ describe("containerd config", () => {
   });
 });
 
+/** A unit's ExecStart, as its words (continuation lines joined). */
+const execStart = (unit: string) => {
+  const m = /^ExecStart=((?:.*\\\n)*.*)$/m.exec(unit);
+  if (!m) throw new Error("no ExecStart");
+  return m[1]!.split(/\s*\\\n\s*/).flatMap((x) => x.split(" "));
+};
+
 describe("kubelet", () => {
-  const execStart = (unit: string) => {
-    const m = /^ExecStart=((?:.*\\\n)*.*)$/m.exec(unit);
-    if (!m) throw new Error("no ExecStart");
-    return m[1]!.split(/\s*\\\n\s*/).flatMap((x) => x.split(" "));
-  };
 
   it("passes --container-runtime=remote to 1.20 but not to 1.30 (the flag is gone since 1.27)", () => {
     const old = execStart(renderKubeletUnit(manifest({ version: "1.20.2" })));
@@ -488,5 +491,28 @@ describe("routes to peers and kube-proxy", () => {
     expect((steps.find((s) => s.id === "kube-proxy/kubeconfig") as StepOf<"file">).content).toContain("/etc/kubernetes/pki/kube-proxy.crt");
     expect(steps.find((s) => s.id === "kube-proxy/service")!.dependsOn).toEqual(expect.arrayContaining(["certs/kube-proxy", "kubelet/wait-apiserver"]));
     expect(buildSteps(manifest({ roles: ["service"], apiServerEndpoint: false })).some((s) => s.id.startsWith("kube-proxy/"))).toBe(false);
+  });
+});
+
+describe("every Kubernetes minor in the version matrix", () => {
+  // One row per supported minor: what the agent must render differently, checked for each.
+  it.each(Object.keys(SUPPORTED_MINORS).map((minor) => `${minor}.0`))("renders %s: containerd config version, kubelet runtime flag, control-plane flags, a valid plan", (version) => {
+    const support = minorSupport(version)!;
+    const [, minor] = version.split(".").map(Number) as [number, number];
+    const worker = manifest({ version });
+    const steps = buildSteps(worker);
+    expect(() => validatePlan(steps)).not.toThrow();
+    const containerd = fileStep(steps, "containerd/config").content;
+    expect(containerd).toContain(`version = ${support.containerdConfigVersion}`);
+    // containerd 2.x moved the CRI plugin; 1.x's name must not appear in a version 3 file and vice versa.
+    expect(containerd.includes("io.containerd.grpc.v1.cri")).toBe(support.containerdConfigVersion === 2);
+    const unit = execStart(renderKubeletUnit(worker));
+    expect(unit.includes("--container-runtime=remote")).toBe(minor < 27);
+    expect(parseYaml(renderKubeletConfig(worker)).apiVersion).toBe(support.kubeletConfigApi);
+    const master = buildSteps(manifest({ version, roles: ["master"] }));
+    expect(() => validatePlan(master)).not.toThrow();
+    const scheduler = master.find((s) => s.id === "control-plane/kube-scheduler") as StepOf<"systemdUnit"> | undefined;
+    expect(scheduler?.content, "a kube-scheduler unit").toBeDefined();
+    expect(execStart(scheduler!.content!).includes("--port=0")).toBe(minor < 24);
   });
 });

@@ -59,7 +59,7 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
   const sshPublicKey = await readPublicKey(plan.provider.sshPublicKeyFile, paths);
   const tokens = await issueTokens(co, plan.nodes, spec.coordinator.tokenTtl, (n) => !co.store.getNode(n.name));
   // Sealed after the tokens exist: the master's coordinator must know their hashes.
-  const sealed = await sealState(paths);
+  const sealed = await sealState(paths, spec.edge.tls ? [spec.edge.tls.certFile, spec.edge.tls.keyFile] : []);
   const masterHostKey = ed25519KeyPair();
   const userData: Record<string, string> = {};
   for (const n of plan.nodes) {

@@ -23,9 +23,10 @@ export interface Sealed {
   key: Buffer;
 }
 
-export async function sealState(paths: DeploymentPaths): Promise<Sealed> {
+/** `extra`: more files of the deployment the coordinator reads (the edge's own TLS certificate and key). */
+export async function sealState(paths: DeploymentPaths, extra: string[] = []): Promise<Sealed> {
   const files: Record<string, SealedFile> = {};
-  for (const rel of INCLUDE) await collect(paths.root, join(paths.root, rel), files);
+  for (const rel of [...INCLUDE, ...extra]) await collect(paths.root, resolve(paths.root, rel), files);
   const plain = gzipSync(Buffer.from(JSON.stringify({ magic: MAGIC, files })), { level: 9 });
   const key = randomBytes(32);
   const iv = randomBytes(12);
