@@ -125,12 +125,16 @@ if [ ! -f "$agent" ] && [ -z "${SPROUT_AGENT_BUNDLE:-}" ]; then
   (cd "$repo" && "$node_bin" scripts/build.mjs) >&2 || die "node scripts/build.mjs failed"
 fi
 [ -f "$agent" ] || die "no agent bundle at $agent"
+# The CLI too: a cloud master runs the coordinator (`sprout serve`), and the image is the same everywhere.
+cli="${SPROUT_CLI_BUNDLE:-$repo/dist/sprout.cjs}"
+[ -f "$cli" ] || die "no CLI bundle at $cli (run npm run build)"
 
 image_hash() {
   {
     echo "base=$base_version"
     (cd "$images" && sha256sum pause.tar toolbox.tar)
     echo "agent=$(sha256sum <"$agent")"
+    echo "cli=$(sha256sum <"$cli")"
     (cd "$here/agent" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
   } | sha256sum | cut -c1-12
 }
@@ -316,6 +320,8 @@ install -d -m 0755 "$tmp/usr/local/share/sprout/images" "$tmp/usr/local/lib/spro
 install -m 0644 "$images/pause.tar" "$images/toolbox.tar" "$tmp/usr/local/share/sprout/images/"
 install -m 0644 "$agent" "$tmp/usr/local/lib/sprout/sprout-agent.cjs"
 install -m 0755 "$here/agent/sprout-agent" "$tmp/usr/local/bin/sprout-agent"
+install -m 0644 "$cli" "$tmp/usr/local/lib/sprout/sprout.cjs"
+install -m 0755 "$here/agent/sprout" "$tmp/usr/local/bin/sprout"
 install -m 0644 "$here/agent/sprout-agent.service" "$tmp/etc/systemd/system/sprout-agent.service"
 systemctl --root="$tmp" enable sprout-agent.service >/dev/null 2>&1 || die "systemctl enable sprout-agent.service failed"
 rm -f "$tmp/etc/sprout/image-version"

@@ -7,7 +7,7 @@
 #
 # Inputs (environment): KUBERNETES_VERSION (e.g. 1.31.4), CONTAINERD_VERSION, RUNC_VERSION,
 # CNI_PLUGINS_VERSION, ETCD_VERSION, NODE_VERSION, COREDNS_IMAGE, PAUSE_IMAGE; SPROUT_BUNDLE: a
-# directory holding sprout-agent.cjs, sprout.cjs and the agent's wrapper and unit.
+# directory holding sprout-agent.cjs, sprout.cjs, their wrappers and the agent's unit.
 set -euo pipefail
 
 : "${KUBERNETES_VERSION:?}" "${CONTAINERD_VERSION:?}" "${RUNC_VERSION:?}" "${CNI_PLUGINS_VERSION:?}" "${ETCD_VERSION:?}" "${NODE_VERSION:?}"
@@ -100,7 +100,7 @@ say "the agent and the coordinator"
 install -D -m 0644 "$SPROUT_BUNDLE/sprout-agent.cjs" /usr/local/lib/sprout/sprout-agent.cjs
 install -D -m 0644 "$SPROUT_BUNDLE/sprout.cjs" /usr/local/lib/sprout/sprout.cjs
 install -m 0755 "$SPROUT_BUNDLE/sprout-agent" /usr/local/bin/sprout-agent
-printf '#!/bin/sh\nexec /usr/local/bin/node /usr/local/lib/sprout/sprout.cjs "$@"\n' >/usr/local/bin/sprout && chmod 0755 /usr/local/bin/sprout
+install -m 0755 "$SPROUT_BUNDLE/sprout" /usr/local/bin/sprout
 install -m 0644 "$SPROUT_BUNDLE/sprout-agent.service" /etc/systemd/system/sprout-agent.service
 
 say "pre-pulled images: $PAUSE_IMAGE $COREDNS_IMAGE"

@@ -31,7 +31,7 @@ describe("packer template", () => {
     expect(required.length).toBeGreaterThan(5);
     for (const v of required) expect(shells, v).toContain(`${v}=`);
     // The files the build uploads exist in a checkout (dist/ after npm run build).
-    for (const f of ["image-build/agent/sprout-agent", "image-build/agent/sprout-agent.service", "image-build/cloud-image.sh"]) expect(existsSync(join(here, "..", f)), f).toBe(true);
+    for (const f of ["image-build/agent/sprout-agent", "image-build/agent/sprout", "image-build/agent/sprout-agent.service", "image-build/cloud-image.sh"]) expect(existsSync(join(here, "..", f)), f).toBe(true);
   });
 
   it("cloud-image.sh is valid bash, checks what it downloads, and leaves no identity behind", () => {

@@ -217,7 +217,7 @@ build {
     inline = ["mkdir -p /tmp/sprout"]
   }
   provisioner "file" {
-    sources     = ["${path.root}/../dist/sprout-agent.cjs", "${path.root}/../dist/sprout.cjs", "${path.root}/../image-build/agent/sprout-agent", "${path.root}/../image-build/agent/sprout-agent.service"]
+    sources     = ["${path.root}/../dist/sprout-agent.cjs", "${path.root}/../dist/sprout.cjs", "${path.root}/../image-build/agent/sprout-agent", "${path.root}/../image-build/agent/sprout", "${path.root}/../image-build/agent/sprout-agent.service"]
     destination = "/tmp/sprout/"
   }
   provisioner "file" {

@@ -19,7 +19,7 @@ export async function join(co: Coordinator, req: JoinRequest): Promise<JoinRespo
   checkImage(co, req);
   checkNodeName(req.nodeName);
   checkAddresses(req);
-  checkNodeAddresses(co.spec, co.servingAddresses, req.addresses);
+  checkNodeAddresses(co.spec, co.servingAddresses, req.addresses, req.nodeName);
 
   const validated = validateCsr(co, req);
   const publicKeyHash = spkiHash(validated.publicKeyPem);

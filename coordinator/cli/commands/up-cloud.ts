@@ -52,6 +52,7 @@ export async function upCloud(dir: string, options: UpOptions): Promise<number> 
     progress("the master has the key to its coordinator state; following the nodes through an SSH tunnel");
     const remote = await remoteStatus(link, paths);
     try {
+      await untilAnswering(remote.status, 180_000);
       return await followToEnd({
         status: remote.status,
         dir,
@@ -87,4 +88,19 @@ function runTool(tool: string, args: string[], cwd: string, capture = false): Pr
     child.once("error", reject);
     child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new UserError(`${tool} ${args[0]} failed (exit ${code}) in ${cwd}; see its output above`))));
   });
+}
+
+/** The master's coordinator starts once it has the key and has unsealed its state: wait for its first answer. */
+async function untilAnswering(status: () => Promise<unknown>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let said = false; ; await new Promise((r) => setTimeout(r, 1_000))) {
+    try {
+      await status();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new UserError(`the coordinator on the master did not answer within ${formatMs(timeoutMs)}: ${(err as Error).message} (on the master: journalctl -u sprout-coordinator)`);
+      if (!said) progress(color.dim("  waiting for the coordinator on the master to start"));
+      said = true;
+    }
+  }
 }

@@ -42,7 +42,8 @@ export function renderUserData(plan: CloudPlan, node: CloudNode, secrets: NodeSe
     if (master === undefined) throw new Error("the master's user-data needs the sealed coordinator state and its host key");
     hostKeys = { ssh_keys: { ed25519_private: master.hostKey.private, ed25519_public: master.hostKey.public }, ssh_genkeytypes: [] };
     files.push(
-      { path: MASTER_PATHS.sealedState, owner: "root:root", permissions: "0600", encoding: "b64", content: master.sealedState },
+      // Base64 text as it is (no cloud-init `encoding`): `sprout serve --sealed` reads the text.
+      { path: MASTER_PATHS.sealedState, owner: "root:root", permissions: "0600", content: master.sealedState },
       { path: MASTER_PATHS.unit, owner: "root:root", permissions: "0644", content: coordinatorUnit(plan) },
     );
     runcmd.push(["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "--no-block", "sprout-coordinator.service"]);
