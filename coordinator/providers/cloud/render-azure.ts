@@ -7,7 +7,8 @@ import { outputs, resourceName, rid, ROOT_DISK_GIB, terraformBlock } from "./ren
  * Azure (hashicorp/azurerm 4.x): a resource group, a virtual network with one subnet on the node
  * network, a network security group (our rules, then an explicit deny of everything else from
  * the internet), a route table sending each node's pod subnet to it (NICs forward IP), static
- * private addresses, Standard public IPs only on the master and edge nodes, a managed data disk
+ * private addresses, Standard public IPs only on the master and edge nodes, a NAT gateway for the
+ * others' outbound traffic, a managed data disk
  * per storage node on LUN 0 (/dev/disk/azure/scsi1/lun0 in the VM).
  */
 export function renderAzure(plan: CloudPlan, sshPublicKey: string): HclBody {
@@ -43,6 +44,11 @@ export function renderAzure(plan: CloudPlan, sshPublicKey: string): HclBody {
       attr("tags", tags),
     ]),
     block("resource", ["azurerm_subnet_network_security_group_association", "nodes"], attrs({ subnet_id: expr("azurerm_subnet.nodes.id"), network_security_group_id: expr("azurerm_network_security_group.nodes.id") })),
+    // Egress for nodes without a public address (Azure retired default outbound access): a NAT gateway.
+    block("resource", ["azurerm_public_ip", "nat"], attrs({ name: resourceName(plan, "nat"), resource_group_name: rg, location: loc, allocation_method: "Static", sku: "Standard", tags })),
+    block("resource", ["azurerm_nat_gateway", "cluster"], attrs({ name: resourceName(plan, "nat"), resource_group_name: rg, location: loc, sku_name: "Standard", tags })),
+    block("resource", ["azurerm_nat_gateway_public_ip_association", "cluster"], attrs({ nat_gateway_id: expr("azurerm_nat_gateway.cluster.id"), public_ip_address_id: expr("azurerm_public_ip.nat.id") })),
+    block("resource", ["azurerm_subnet_nat_gateway_association", "nodes"], attrs({ subnet_id: expr("azurerm_subnet.nodes.id"), nat_gateway_id: expr("azurerm_nat_gateway.cluster.id") })),
     block("resource", ["azurerm_route_table", "pods"], [
       ...attrs({ name: resourceName(plan, "pods"), resource_group_name: rg, location: loc }),
       ...plan.nodes.map((n) => block("route", [], attrs({ name: `pods-${n.name}`, address_prefix: n.podCidr, next_hop_type: "VirtualAppliance", next_hop_in_ip_address: n.privateIp }))),

@@ -141,6 +141,15 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     expect(new Set(external)).toEqual(new Set([22, 80, 443]));
   });
 
+  it("gives nodes without a public address a way out (registries): Cloud NAT, a NAT gateway, the router's SNAT", () => {
+    const res = parsed.resource!;
+    if (type === "gcp") expect((res.google_compute_router_nat!.cluster![0] as { source_subnetwork_ip_ranges_to_nat: string }).source_subnetwork_ip_ranges_to_nat).toBe("ALL_SUBNETWORKS_ALL_IP_RANGES");
+    if (type === "azure") expect(res.azurerm_subnet_nat_gateway_association!.nodes![0]).toMatchObject({ subnet_id: "${azurerm_subnet.nodes.id}", nat_gateway_id: "${azurerm_nat_gateway.cluster.id}" });
+    if (type === "openstack") expect(res.openstack_networking_router_v2!.cluster![0]).toMatchObject({ external_network_id: "${data.openstack_networking_network_v2.external.id}" });
+    // AWS: not yet (docs/providers.md says what to do meanwhile); the subnet routes to the internet gateway.
+    if (type === "aws") expect(JSON.stringify(res.aws_route_table!.cluster)).toContain("aws_internet_gateway.cluster.id");
+  });
+
   it("gives public addresses only to the master and edge nodes, a volume to each storage node, and routes every node's pod subnet", () => {
     expect(rendered.plan.nodes.filter((n) => n.publicIp).map((n) => n.name)).toEqual(["master-1"]);
     expect(rendered.plan.nodes.filter((n) => n.volumeGiB).map((n) => n.name)).toEqual(["storage-1", "storage-2", "storage-3"]);

@@ -7,7 +7,8 @@ import { outputs, resourceName, rid, ROOT_DISK_GIB, STORAGE_DISK_NAME, terraform
  * Google Cloud (hashicorp/google): a custom-mode VPC with one subnetwork on the node network,
  * firewall rules (GCP denies all other ingress by default), a route per node for its pod subnet
  * (instances forward: can_ip_forward), an ephemeral public address only on the master and edge
- * nodes, a persistent disk per storage node (/dev/disk/by-id/google-brick in the VM).
+ * nodes, Cloud NAT for the others' outbound traffic, a persistent disk per storage node
+ * (/dev/disk/by-id/google-brick in the VM).
  */
 export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
   if (plan.provider.type !== "gcp") throw new Error("renderGcp needs a gcp plan");
@@ -18,6 +19,9 @@ export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
     block("provider", ["google"], attrs({ project: p.project, region: p.region, zone: p.zone })),
     block("resource", ["google_compute_network", "cluster"], attrs({ name: resourceName(plan), auto_create_subnetworks: false })),
     block("resource", ["google_compute_subnetwork", "nodes"], attrs({ name: resourceName(plan, "nodes"), ip_cidr_range: plan.nodeCidr, region: p.region, network: expr("google_compute_network.cluster.id") })),
+    // Egress for nodes without a public address (workloads pull images from registries): Cloud NAT.
+    block("resource", ["google_compute_router", "cluster"], attrs({ name: resourceName(plan), region: p.region, network: expr("google_compute_network.cluster.id") })),
+    block("resource", ["google_compute_router_nat", "cluster"], attrs({ name: resourceName(plan, "nat"), router: expr("google_compute_router.cluster.name"), region: p.region, nat_ip_allocate_option: "AUTO_ONLY", source_subnetwork_ip_ranges_to_nat: "ALL_SUBNETWORKS_ALL_IP_RANGES" })),
     ...ingressRules(plan).map((r) =>
       block("resource", ["google_compute_firewall", r.name], [
         ...attrs({ name: resourceName(plan, r.name), description: r.description, network: expr("google_compute_network.cluster.id"), direction: "INGRESS", source_ranges: r.from }),
