@@ -44,6 +44,13 @@ describe("sprout up on a cloud without tofu/terraform installed", () => {
     expect((await stat(join(out, "state.key"))).mode & 0o777).toBe(0o600);
   });
 
+  it("sprout down leaves cloud VMs to tofu destroy, and says so", async () => {
+    const r = await run(process.execPath, [SPROUT_CLI, "down", dir()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("remove the VMs with `tofu destroy`");
+    expect(await readFile(join(dir(), ".sprout/cloud/aws/state.key"), "utf8")).not.toBe("");
+  });
+
   it("refuses a cloud section with a missing field, naming it, and writes nothing", async () => {
     const bad = join(root, "labbad");
     expect((await run(process.execPath, [SPROUT_CLI, "init", bad])).code).toBe(0);

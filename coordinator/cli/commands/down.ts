@@ -15,7 +15,12 @@ import { progress } from "../output.js";
  */
 export async function downCommand(dir: string): Promise<number> {
   const paths = deploymentPaths(dir);
-  const name = await loadClusterSpec(paths).then((s) => s.name, () => clusterNameFor(dir));
+  const spec = await loadClusterSpec(paths).catch(() => undefined);
+  const name = spec?.name ?? clusterNameFor(dir);
+  // Machines Sprout did not create are not Sprout's to remove, and forgetting their nodes here
+  // would leave them running with identities the cluster no longer knows.
+  if (spec?.provider.type === "ssh") throw new UserError(`${paths.clusterYaml}: provider ssh: sprout down does not reset machines it did not create (stop sprout-agent, kubelet and containerd on the hosts yourself); nothing was removed`);
+  if (spec && spec.provider.type !== "local") throw new UserError(`${paths.clusterYaml}: provider ${spec.provider.type}: remove the VMs with \`tofu destroy\` (or terraform) in ${join(paths.stateDir, "cloud", spec.provider.type)}; nothing was removed`);
   if (await readServeInfo(paths)) throw new UserError(`a coordinator is running for ${paths.root}; stop it first (sprout serve)`);
   const machines = await listMachines(name);
   await cleanupCluster(name);
