@@ -114,6 +114,10 @@ for image in "$PAUSE_IMAGE" "$COREDNS_IMAGE"; do
 done
 
 say "services and identity"
+# Google's guest agent makes new SSH host keys at an instance's first boot by default, racing
+# cloud-init's ssh_keys: the master's key, pinned by the CLI, must be the one it gets.
+install -d -m 0755 /etc/default
+printf '[InstanceSetup]\nset_host_keys = false\n' >/etc/default/instance_configs.cfg
 # Role services start where the agent configures the role; the agent starts when a bootstrap file exists.
 systemctl disable glusterd.service nginx.service >/dev/null 2>&1 || true
 systemctl enable sprout-agent.service containerd.service

@@ -18,17 +18,20 @@ const common = {
   machineTypes: z.record(z.string(), Name).default({}),
   /** OpenSSH public key installed for the image's login user on every VM (path; ~ is your home). */
   sshPublicKeyFile: z.string().min(1).default("~/.ssh/id_ed25519.pub"),
-  /** Login user of the image (cloud-init's default user). */
-  sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default("debian"),
+
   /** Where SSH may come from (the CLI's tunnel to the coordinator uses it). HTTP and HTTPS stay open to all. */
   adminCidrs: z.array(Ipv4Cidr).min(1).default(["0.0.0.0/0"]),
   /** How many resources tofu creates at once (its default, 10, serialises a large cluster's VMs). */
   parallelism: z.number().int().min(1).max(1000).default(100),
 };
 
+/** Login user of the image (cloud-init's default user): Debian's images use `debian`, its AMIs `admin`. */
+const sshUser = (fallback: string) => z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default(fallback);
+
 export const OpenStackProvider = z.object({
   type: z.literal("openstack"),
   ...common,
+  sshUser: sshUser("debian"),
   /** The external network floating IPs come from (e.g. `public`, `ext-net`). */
   externalNetwork: Name,
   region: Name.optional(),
@@ -40,6 +43,7 @@ export const OpenStackProvider = z.object({
 export const AwsProvider = z.object({
   type: z.literal("aws"),
   ...common,
+  sshUser: sshUser("admin"),
   region: Name,
   availabilityZone: Name.optional(),
 });
@@ -47,6 +51,7 @@ export const AwsProvider = z.object({
 export const GcpProvider = z.object({
   type: z.literal("gcp"),
   ...common,
+  sshUser: sshUser("debian"),
   project: Name,
   region: Name,
   zone: Name,
@@ -55,6 +60,7 @@ export const GcpProvider = z.object({
 export const AzureProvider = z.object({
   type: z.literal("azure"),
   ...common,
+  sshUser: sshUser("debian"),
   location: Name,
   /** Resource group to create (default `sprout-<cluster>`). */
   resourceGroup: Name.optional(),

@@ -35,7 +35,7 @@ export async function gatherFacts(host: Host): Promise<NodeFacts> {
 }
 
 /**
- * Lowers this process's own oom_score_adj by one and puts it back: lowering needs
+ * Lowers this process's own oom_score_adj to -999 and puts it back: lowering needs
  * CAP_SYS_RESOURCE, which is exactly what runc needs to honour containerd's adjustments. The
  * agent's own process is what is probed, so this reads /proc directly rather than through Host.
  */
@@ -43,8 +43,10 @@ async function oomScoreAdjRestricted(): Promise<boolean> {
   const file = "/proc/self/oom_score_adj";
   try {
     const current = Number((await readFile(file, "utf8")).trim());
-    if (current <= -1000) return false; // already at the floor: lowering was allowed
-    await writeFile(file, String(current - 1));
+    if (current <= -999) return false; // already that low: lowering was allowed
+    // Lowering by one can pass without the capability (down to the process's oom_score_adj_min);
+    // containerd asks for -999 for its shims, so that is what is tried.
+    await writeFile(file, "-999");
     await writeFile(file, String(current));
     return false;
   } catch (err) {

@@ -66,7 +66,10 @@ export async function openClusterApi(dir: string): Promise<ClusterApi> {
 
 async function remoteClusterApi(spec: ClusterSpec, paths: DeploymentPaths): Promise<ClusterApi> {
   const link = await openMasterLink(spec, paths, 5);
-  const remote = await remoteStatus(link, paths);
+  const remote = await remoteStatus(link, paths).catch((err: unknown) => {
+    link.session.close();
+    throw err;
+  });
   const onMaster = async (): Promise<never> => {
     throw new UserError(`tokens of cloud cluster ${spec.name} live with its coordinator on the master: run \`sprout token …\` there (ssh ${link.user}@… then sudo sprout token list ${"/var/lib/sprout/cluster"})`);
   };

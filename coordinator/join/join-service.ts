@@ -41,6 +41,7 @@ export async function join(co: Coordinator, req: JoinRequest): Promise<JoinRespo
       co.spec.networks.podCidrMaskSize,
       co.store.listNodes().map((n) => n.podCidrIndex),
       plannedIndex(co.spec, req.nodeName),
+      plannedIndex(co.spec, req.nodeName) === undefined ? planNodes(co.spec).length : 0,
     );
     const joining: NodeRecord = {
       name: req.nodeName,

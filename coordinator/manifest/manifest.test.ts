@@ -24,6 +24,8 @@ describe("allocatePodCidr", () => {
     // Taken (an unplanned node joined first) or out of range: the lowest free one instead.
     expect(allocatePodCidr("10.244.0.0/16", 24, [5, 0], 5)).toEqual({ index: 1, cidr: "10.244.1.0/24" });
     expect(allocatePodCidr("10.244.0.0/23", 24, [], 7)).toEqual({ index: 0, cidr: "10.244.0.0/24" });
+    // A node the spec does not name starts after the planned slots.
+    expect(allocatePodCidr("10.244.0.0/16", 24, [0], undefined, 3)).toEqual({ index: 3, cidr: "10.244.3.0/24" });
   });
 
   it("hands out the lowest free /24 first", () => {

@@ -19,10 +19,17 @@ export async function tunnelCommand(dir: string): Promise<number> {
   const link = await openMasterLink(spec, paths, 5);
   const tunnel = await link.session.forwardLocal(link.plan.master.privateIp, 6443, API_TUNNEL_PORT);
   progress(`API server of ${spec.name}: https://127.0.0.1:${tunnel.port} -> ${link.plan.master.privateIp}:6443 through SSH to the master; Ctrl-C ends it`);
-  await new Promise<void>((resolve) => {
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
-  });
+  const ended = await Promise.race([
+    new Promise<"signal">((resolve) => {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve("signal"));
+    }),
+    link.session.closed.then(() => "lost" as const),
+  ]);
   await tunnel.close();
   link.session.close();
+  if (ended === "lost") {
+    progress("the SSH connection to the master ended; run sprout tunnel again");
+    return 1;
+  }
   return 0;
 }

@@ -39,7 +39,20 @@ const PROBE_INTERVAL_MS = 3_000;
 export async function followToEnd(i: FollowInput): Promise<number> {
   const { nodes, options } = i;
   const failed = i.failed ?? new Map<string, string>();
-  const probeOf = async (n: PlannedNode): Promise<AgentProbe> => (failed.has(n.name) ? { state: "failed", reason: failed.get(n.name)! } : i.probe(n));
+  // A blip (a tunnel reconnecting, a slow SSH command) must not end `up`: the last answer stands.
+  let last: ClusterStatus | undefined;
+  const status = async (): Promise<ClusterStatus> => {
+    try {
+      return (last = await i.status());
+    } catch (err) {
+      if (last) return last;
+      throw err;
+    }
+  };
+  const probeOf = async (n: PlannedNode): Promise<AgentProbe> => {
+    if (failed.has(n.name)) return { state: "failed", reason: failed.get(n.name)! };
+    return i.probe(n).catch((err: Error) => ({ state: "working" as const, reason: `cannot ask the machine: ${err.message}` }));
+  };
   let done = false;
   const deadline = setTimeout(() => (done = true), options.timeoutMs);
   const probes = new Map<string, AgentProbe>();
@@ -47,22 +60,22 @@ export async function followToEnd(i: FollowInput): Promise<number> {
     let failingSince: number | undefined;
     let probedAt = 0;
     for (; !done; await new Promise((r) => setTimeout(r, 500))) {
-      const status = await i.status();
+      const now = await status();
       // The coordinator knows nothing of nodes that never joined: ask their machines.
-      const unjoined = nodes.filter((n) => !status.nodes.some((s) => s.name === n.name));
+      const unjoined = nodes.filter((n) => !now.nodes.some((s) => s.name === n.name));
       if (unjoined.length > 0 && Date.now() - probedAt > PROBE_INTERVAL_MS) {
         probedAt = Date.now();
         probes.clear();
         for (const n of unjoined) probes.set(n.name, await probeOf(n));
       }
-      const state = settled(status, nodes.length, unjoined.map((n) => probes.get(n.name)), i.restartedAt);
+      const state = settled(now, nodes.length, unjoined.map((n) => probes.get(n.name)), i.restartedAt);
       if (state === "converged") return;
       // Agents retry failed passes and joins; give up on them only once failure has held a while.
       failingSince = state === "failed" ? (failingSince ?? Date.now()) : undefined;
       if (failingSince !== undefined && Date.now() - failingSince > FAILURE_GRACE_MS) return;
     }
   })();
-  const final = await followProgress(() => i.status(), ended, options.format);
+  const final = await followProgress(status, ended, options.format);
   clearTimeout(deadline);
   if (done) progress(color.red(`timed out after ${formatMs(options.timeoutMs)} with nodes still working; their agents go on (\`sprout status\` shows them while a coordinator runs)`));
   const unfinished = nodes.filter((n) => final.nodes.find((s) => s.name === n.name)?.phase !== "converged");

@@ -7,6 +7,9 @@ import type { CloudPlan } from "./cloud-plan.js";
  * and pods. The coordinator's port, the API server, NodePorts, etcd and GlusterFS are reachable
  * only from inside: the CLI talks to the coordinator through its SSH tunnel.
  */
+/** AWS checks rule descriptions against this (terraform-provider-aws); the others accept more. */
+export const AWS_DESCRIPTION = /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/;
+
 export interface IngressRule {
   name: string;
   description: string;
@@ -20,11 +23,11 @@ export const PUBLIC_TCP_PORTS = [22, 80, 443];
 
 export function ingressRules(plan: CloudPlan): IngressRule[] {
   return [
-    { name: "ssh", description: "SSH from the admin networks (the CLI's tunnel to the coordinator)", protocol: "tcp", port: 22, from: plan.provider.adminCidrs },
+    { name: "ssh", description: "SSH from the admin networks (the CLI tunnel to the coordinator)", protocol: "tcp", port: 22, from: plan.provider.adminCidrs },
     { name: "http", description: "HTTP to the edge", protocol: "tcp", port: 80, from: ["0.0.0.0/0"] },
     { name: "https", description: "HTTPS to the edge", protocol: "tcp", port: 443, from: ["0.0.0.0/0"] },
-    { name: "nodes", description: "everything between the cluster's nodes", protocol: "all", from: [plan.nodeCidr] },
+    { name: "nodes", description: "everything between the cluster nodes", protocol: "all", from: [plan.nodeCidr] },
     // Pod traffic crosses nodes routed, not encapsulated: its source is a pod address.
-    { name: "pods", description: "everything from the cluster's pods", protocol: "all", from: [plan.podCidr] },
+    { name: "pods", description: "everything from the cluster pods", protocol: "all", from: [plan.podCidr] },
   ];
 }

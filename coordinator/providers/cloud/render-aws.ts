@@ -38,6 +38,8 @@ export function renderAws(plan: CloudPlan, sshPublicKey: string): HclBody {
   for (const n of plan.nodes) {
     body.push(
       block("resource", ["aws_instance", rid(n)], [
+        // The VM keeps the user-data it booted with: a changed one must not replace or restart it.
+        block("lifecycle", [], [attr("ignore_changes", expr("[user_data]"))]),
         ...attrs({
           ami: p.image,
           instance_type: n.machineType,

@@ -65,6 +65,8 @@ export function renderAzure(plan: CloudPlan, sshPublicKey: string): HclBody {
         attr("tags", tags),
       ]),
       block("resource", ["azurerm_linux_virtual_machine", rid(n)], [
+        // The VM keeps the user-data it booted with: a changed one must not replace or restart it.
+        block("lifecycle", [], [attr("ignore_changes", expr("[custom_data]"))]),
         ...attrs({
           name: `${plan.cluster}-${n.name}`,
           computer_name: n.name,

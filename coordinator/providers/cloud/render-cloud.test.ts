@@ -13,6 +13,7 @@ import { ed25519KeyPair } from "../ssh/host-keys.js";
 import { renderCloud, STORAGE_DEVICE, type RenderedCloud } from "./render-cloud.js";
 import { unsealState } from "./sealed-state.js";
 import { MASTER_PATHS } from "./user-data.js";
+import { AWS_DESCRIPTION } from "./firewall.js";
 import { adminKubeconfig } from "../../cli/commands/kubeconfig.js";
 
 /**
@@ -128,6 +129,22 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     expect(cfg.clusters[0]!.cluster["tls-server-name"]).toBe(rendered.plan.master.privateIp);
   });
 
+  it("renders again without touching what the VMs booted with (user-data, keys, tokens), and refuses a changed node list", async () => {
+    const dir = join(root, cluster);
+    const paths = deploymentPaths(dir);
+    const spec = ClusterSpec.parse(parseYaml(await readFile(join(dir, "cluster.yaml"), "utf8")));
+    const key = await readFile(rendered.keyFile, "utf8");
+    const again = await renderCloud(spec, paths, await Coordinator.open(spec, paths));
+    expect(again.userData).toEqual(rendered.userData);
+    expect(await readFile(again.keyFile, "utf8")).toBe(key);
+    expect(again.mainTf).toBe(rendered.mainTf);
+    // Every VM ignores later changes to its user-data.
+    const vm = { openstack: "openstack_compute_instance_v2", aws: "aws_instance", gcp: "google_compute_instance", azure: "azurerm_linux_virtual_machine" }[type];
+    for (const list of Object.values(parsed.resource![vm]!)) expect(JSON.stringify((list[0] as { lifecycle: unknown }).lifecycle)).toContain("ignore_changes");
+    const grown = ClusterSpec.parse({ ...spec, nodeGroups: spec.nodeGroups.map((g) => (g.name === "service" ? { ...g, count: 6 } : g)) });
+    await expect(renderCloud(grown, paths, await Coordinator.open(grown, paths))).rejects.toThrow(/was created with nodes master-1, .*this asks for .*service-6.*not supported yet/);
+  });
+
   it("opens only SSH (from the admin networks), HTTP and HTTPS from outside; everything else only between nodes and pods", () => {
     const rules = ingress(type, parsed);
     const internal = new Set([rendered.plan.nodeCidr, rendered.plan.podCidr]);
@@ -136,6 +153,10 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
       expect(r.ports, `${JSON.stringify(r)} is open from outside`).not.toBe("all");
       for (const port of r.ports as number[]) expect([22, 80, 443], `port ${port} open from ${r.from.join(",")}`).toContain(port);
       if ((r.ports as number[]).includes(22)) expect(r.from).toEqual(["198.51.100.0/24"]);
+    }
+    if (type === "aws") {
+      // terraform-provider-aws refuses rule descriptions outside this character set.
+      for (const r of (parsed.resource!.aws_security_group!.nodes![0]!.ingress as { description: string }[])) expect(r.description).toMatch(AWS_DESCRIPTION);
     }
     const external = rules.filter((r) => !r.from.every((c) => internal.has(c))).flatMap((r) => r.ports as number[]);
     expect(new Set(external)).toEqual(new Set([22, 80, 443]));

@@ -57,6 +57,26 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
     throw new UserError(`${paths.clusterYaml}: storage.device is ${spec.storage.device}, but on ${type} the storage volume appears as ${STORAGE_DEVICE[type]}; set storage.device: ${STORAGE_DEVICE[type]}`);
   }
   const sshPublicKey = await readPublicKey(plan.provider.sshPublicKeyFile, paths);
+  const dir = join(paths.stateDir, "cloud", type);
+  const mainTf = `# Rendered by sprout from ${paths.clusterYaml} (cluster ${plan.cluster}, ${type}); edit cluster.yaml, not this file.\n${renderHcl(RENDERERS[type](plan, sshPublicKey))}`;
+  const keyFile = join(dir, "state.key");
+
+  // Rendered before (the VMs may exist): the same user-data, keys and tokens, or tofu would
+  // replace or restart every VM, and the master would keep the host key and state of the first.
+  const before = await readRecord(dir);
+  if (before) {
+    const names = plan.nodes.map((n) => n.name);
+    if (before.nodes.join(",") !== names.join(",")) {
+      throw new UserError(
+        `${paths.clusterYaml}: cluster ${plan.cluster} on ${type} was created with nodes ${before.nodes.join(", ")}; this asks for ${names.join(", ")}. ` +
+          `Changing a running cloud cluster's nodes is not supported yet: remove it (tofu destroy in ${dir}, then delete that directory) and run sprout up again`,
+      );
+    }
+    const userData = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await readFile(join(dir, "user-data", `${n}.yaml`), "utf8")] as const)));
+    await writeFileAtomic(join(dir, "main.tf"), mainTf, 0o644);
+    return { dir, plan, mainTf, userData, keyFile };
+  }
+
   const tokens = await issueTokens(co, plan.nodes, spec.coordinator.tokenTtl, (n) => !co.store.getNode(n.name));
   // Sealed after the tokens exist: the master's coordinator must know their hashes.
   const sealed = await sealState(paths, spec.edge.tls ? [spec.edge.tls.certFile, spec.edge.tls.keyFile] : []);
@@ -68,17 +88,23 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
     checkUserDataSize(plan, n, text);
     userData[n.name] = text;
   }
-  const mainTf = `# Rendered by sprout from ${paths.clusterYaml} (cluster ${plan.cluster}, ${type}); edit cluster.yaml, not this file.\n${renderHcl(RENDERERS[type](plan, sshPublicKey))}`;
-  const dir = join(paths.stateDir, "cloud", type);
   await rm(join(dir, "user-data"), { recursive: true, force: true });
   await mkdir(join(dir, "user-data"), { recursive: true, mode: 0o700 });
   await writeFileAtomic(join(dir, "main.tf"), mainTf, 0o644);
   // User-data holds join tokens: readable by the owner only.
   for (const [name, text] of Object.entries(userData)) await writeFile(join(dir, "user-data", `${name}.yaml`), text, { mode: 0o600 });
-  const keyFile = join(dir, "state.key");
   await writeFileAtomic(keyFile, sealed.key.toString("base64"), 0o600);
   await writeFileAtomic(join(dir, MASTER_HOST_KEY), `${masterHostKey.public}\n`, 0o644);
+  // Last: its presence says everything above is complete and is to be reused.
+  await writeFileAtomic(join(dir, RECORD), JSON.stringify({ nodes: plan.nodes.map((n) => n.name), renderedAt: new Date().toISOString() }, null, 2), 0o644);
   return { dir, plan, mainTf, userData, keyFile };
+}
+
+const RECORD = "rendered.json";
+
+async function readRecord(dir: string): Promise<{ nodes: string[] } | undefined> {
+  const text = await readFile(join(dir, RECORD), "utf8").catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as { nodes: string[] });
 }
 
 async function readPublicKey(file: string, paths: DeploymentPaths): Promise<string> {

@@ -31,6 +31,8 @@ export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
   ];
   for (const n of plan.nodes) {
     const instance = [
+      // The VM keeps the user-data it booted with: a changed one must not restart it.
+      block("lifecycle", [], [attr("ignore_changes", expr('[metadata["user-data"]]'))]),
       ...attrs({ name: `${plan.cluster}-${n.name}`, machine_type: n.machineType, zone: p.zone, can_ip_forward: true, labels }),
       block("boot_disk", [], [block("initialize_params", [], attrs({ image: p.image, size: ROOT_DISK_GIB }))]),
       block("network_interface", [], [

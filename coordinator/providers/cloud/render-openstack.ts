@@ -45,6 +45,8 @@ export function renderOpenStack(plan: CloudPlan, sshPublicKey: string): HclBody 
         block("allowed_address_pairs", [], attrs({ ip_address: n.podCidr })),
       ]),
       block("resource", ["openstack_compute_instance_v2", rid(n)], [
+        // The VM keeps the user-data it booted with: a changed one must not replace or restart it.
+        block("lifecycle", [], [attr("ignore_changes", expr("[user_data]"))]),
         ...attrs({ name: `${plan.cluster}-${n.name}`, image_name: p.image, flavor_name: n.machineType, key_pair: expr("openstack_compute_keypair_v2.admin.name"), availability_zone: p.availabilityZone, user_data: userDataFile(n) }),
         block("network", [], [attr("port", expr(`openstack_networking_port_v2.${rid(n)}.id`))]),
       ]),

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { UserError } from "../../../shared/errors.js";
 import type { DeploymentPaths } from "../../deployment.js";
@@ -46,14 +46,23 @@ async function collect(root: string, path: string, out: Record<string, SealedFil
     return;
   }
   if (!st.isFile()) return;
+  const rel = relative(root, path);
+  if (rel.startsWith("..") || isAbsolute(rel)) throw new UserError(`${path} is outside the deployment directory ${root}: the cloud master could not have it; keep it (edge.tls files) inside ${root}`);
   const bytes = await readFile(path);
   // Text (PEM, YAML, JSON) as itself: base64 inside the archive would cost a third more after gzip,
   // and AWS allows 16 KiB of user-data in all.
   const text = bytes.toString("utf8");
-  out[relative(root, path)] = Buffer.from(text, "utf8").equals(bytes) ? { mode: st.mode & 0o777, text } : { mode: st.mode & 0o777, data: bytes.toString("base64") };
+  out[rel] = Buffer.from(text, "utf8").equals(bytes) ? { mode: st.mode & 0o777, text } : { mode: st.mode & 0o777, data: bytes.toString("base64") };
 }
 
-/** Decrypts and writes the state into `dir` (refusing paths outside it). Returns how many files. */
+/** Written last, so a half-written state is never taken for a whole one. */
+export const UNSEALED_MARKER = ".sprout/unsealed";
+
+/**
+ * Decrypts and writes the state into `dir` (refusing paths outside it), all or nothing: into a
+ * temporary directory first, marked complete, then renamed into place (replacing whatever an
+ * earlier, interrupted attempt left). Returns how many files.
+ */
 export async function unsealState(text: string, key: Buffer, dir: string): Promise<number> {
   const raw = Buffer.from(text.trim(), "base64");
   if (raw.length < 29 || key.length !== 32) throw new UserError("sealed coordinator state: truncated data or a key that is not 32 bytes");
@@ -68,13 +77,19 @@ export async function unsealState(text: string, key: Buffer, dir: string): Promi
   }
   const doc = JSON.parse(plain.toString("utf8")) as { magic: string; files: Record<string, SealedFile> };
   if (doc.magic !== MAGIC) throw new UserError(`sealed coordinator state: not ${MAGIC}`);
-  const root = resolve(dir);
+  const final = resolve(dir);
+  const root = `${final}.unsealing`;
+  await rm(root, { recursive: true, force: true });
   for (const [rel, f] of Object.entries(doc.files)) {
     const target = resolve(root, rel);
-    if (!target.startsWith(root + sep)) throw new UserError(`sealed coordinator state: ${rel} would land outside ${root}`);
+    if (!target.startsWith(root + sep)) throw new UserError(`sealed coordinator state: ${rel} would land outside ${final}`);
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
     await writeFile(target, "text" in f ? Buffer.from(f.text, "utf8") : Buffer.from(f.data, "base64"), { mode: 0o600 });
     await chmod(target, f.mode & 0o777); // keys stay 0600, certificates 0644, as on the workstation
   }
+  await mkdir(join(root, ".sprout"), { recursive: true, mode: 0o700 });
+  await writeFile(join(root, UNSEALED_MARKER), `${new Date().toISOString()}\n`, { mode: 0o600 });
+  await rm(final, { recursive: true, force: true });
+  await rename(root, final);
   return Object.keys(doc.files).length;
 }

@@ -3,6 +3,7 @@ import { NODE_PATHS } from "../../../shared/node-manifest.js";
 import { USER_DATA_LIMIT } from "../../../shared/cloud-provider.js";
 import { UserError } from "../../../shared/errors.js";
 import type { CloudNode, CloudPlan } from "./cloud-plan.js";
+import { UNSEALED_MARKER } from "./sealed-state.js";
 
 /**
  * cloud-init user-data per VM. Every node gets its bootstrap file (coordinator URL on the
@@ -75,7 +76,9 @@ function coordinatorUnit(plan: CloudPlan): string {
     "[Service]",
     "Type=simple",
     // `sprout up` copies the key over SSH; until then there is nothing to serve.
-    `ExecStartPre=/bin/sh -c 'while [ ! -s ${MASTER_PATHS.stateKey} ]; do sleep 1; done'`,
+    // Only before the first start: once unsealed, the state is on disk and the key (in /run,
+    // gone after a reboot) is no longer needed.
+    `ExecStartPre=/bin/sh -c 'while [ ! -s ${MASTER_PATHS.stateKey} ] && [ ! -e ${MASTER_PATHS.deployment}/${UNSEALED_MARKER} ]; do sleep 1; done'`,
     `ExecStart=${cli} serve ${MASTER_PATHS.deployment} --sealed ${MASTER_PATHS.sealedState} --key-file ${MASTER_PATHS.stateKey} --listen ${plan.master.privateIp}:${plan.coordinatorPort} --advertise ${plan.master.privateIp}`,
     "Restart=on-failure",
     "RestartSec=2",

@@ -90,9 +90,13 @@ export async function uploadBundle(session: SshSession, user: string, bundle: No
   const tarExit = new Promise<number>((resolve) => tar.once("close", (code) => resolve(code ?? 1)));
   const remote = asRoot(user, `sh -c 'rm -rf ${STAGING} && mkdir -p -m 0700 ${STAGING} && tar -x -C ${STAGING}'`);
   const r = await session.pipeInto(remote, tar.stdout);
+  // The remote side's failure is the cause; our tar only lost its reader.
+  if (r.code !== 0) {
+    tar.kill("SIGKILL");
+    throw new Error(`${session.name}: unpacking the node bundle failed (exit ${r.code}): ${r.stderr.trim().slice(-1500)}`);
+  }
   const code = await tarExit;
   if (code !== 0) throw new Error(`${session.name}: packing the node bundle failed: ${tarErr.trim()}`);
-  if (r.code !== 0) throw new Error(`${session.name}: unpacking the node bundle failed (exit ${r.code}): ${r.stderr.trim().slice(-1500)}`);
 }
 
 export interface InstallInput {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import ssh2 from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
 import { ed25519KeyPair, fingerprint, hostKeyPolicy, keysFor, parseKnownHosts, publicBlob, refusal } from "./host-keys.js";
+import { hostKeyAlgorithms } from "./ssh-session.js";
 
 describe("ed25519KeyPair", () => {
   it("hands out only keys that parse (ssh2 writes about 1 public key in 300 with 31 bytes)", () => {
@@ -58,5 +59,15 @@ describe("host-key verification", () => {
 
   it("names the host and the file when there is no pin and known_hosts cannot be read", async () => {
     await expect(hostKeyPolicy({ address: "10.0.0.5", port: 22 }, join(dir, "missing"))).rejects.toThrow(/host 10.0.0.5: no hostKey pinned .* known_hosts .*missing cannot be read \(ENOENT\)/);
+  });
+});
+
+describe("host-key algorithms offered to a host", () => {
+  it("are the types known_hosts lists for it, RSA with its SHA-2 signatures first", () => {
+    const ed = publicBlob(ed25519KeyPair().public);
+    const rsa = publicBlob(ssh2.utils.generateKeyPairSync("rsa", { bits: 2048 }).public);
+    const ecdsa = publicBlob(ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256 }).public);
+    expect(hostKeyAlgorithms([ecdsa])).toEqual(["ecdsa-sha2-nistp256"]);
+    expect(hostKeyAlgorithms([rsa, ed])).toEqual(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "ssh-ed25519"]);
   });
 });

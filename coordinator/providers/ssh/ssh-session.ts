@@ -1,5 +1,5 @@
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
-import { createServer, type AddressInfo } from "node:net";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { refusal, type HostKeyPolicy } from "./host-keys.js";
 const { Client } = ssh2;
@@ -86,6 +86,14 @@ export class SshSession {
           username: o.user ?? "root",
           privateKey: o.privateKey,
           readyTimeout: o.timeoutMs ?? 20_000,
+          // A connection that died silently (NAT timeout, VM gone) is noticed within a minute.
+          keepaliveInterval: 15_000,
+          keepaliveCountMax: 4,
+          // Offer first the key types known_hosts lists for the host, as OpenSSH does: a host
+          // known only by its ECDSA key must not be asked for its ed25519 one and refused.
+          ...(Buffer.isBuffer(o.hostKey) || !("knownHosts" in o.hostKey) || o.hostKey.knownHosts.length === 0
+            ? {}
+            : { algorithms: { serverHostKey: hostKeyAlgorithms(o.hostKey.knownHosts) } }),
           hostVerifier: (key: Buffer) => {
             shown = key;
             refused = Buffer.isBuffer(o.hostKey) ? (key.equals(o.hostKey) ? undefined : "host key is not the pinned one") : refusal(o.hostKey, key);
@@ -172,6 +180,10 @@ export class SshSession {
         });
         channel.once("close", (code: number | null) => {
           clearTimeout(timer);
+          // A channel that closed early leaves the input paused mid-stream: its producer (tar)
+          // would block on a full pipe for ever. Stop reading it.
+          input.unpipe(channel);
+          input.destroy();
           resolve({ code: code ?? 255, stdout, stderr });
         });
         input.pipe(channel);
@@ -185,26 +197,44 @@ export class SshSession {
    * coordinator and API server this way: neither is open to the internet.
    */
   async forwardLocal(host: string, port: number, localPort = 0): Promise<{ port: number; close(): Promise<void> }> {
+    const open = new Set<Socket>();
     const server = createServer((socket) => {
-      this.client.forwardOut("127.0.0.1", socket.remotePort ?? 0, host, port, (err, stream) => {
-        if (err) {
-          socket.destroy();
-          return;
-        }
-        socket.pipe(stream).pipe(socket);
-        const end = () => {
-          socket.destroy();
-          stream.destroy();
-        };
-        socket.once("error", end).once("close", end);
-        stream.once("error", end).once("close", end);
-      });
+      open.add(socket);
+      // Listening before anything else: a reset before the channel opens must not crash the CLI.
+      socket.on("error", () => socket.destroy()).once("close", () => open.delete(socket));
+      try {
+        this.client.forwardOut("127.0.0.1", socket.remotePort ?? 0, host, port, (err, stream) => {
+          if (err || socket.destroyed) {
+            socket.destroy();
+            stream?.destroy();
+            return;
+          }
+          socket.pipe(stream).pipe(socket);
+          const end = () => {
+            socket.destroy();
+            stream.destroy();
+          };
+          socket.once("close", end);
+          stream.once("error", end).once("close", end);
+        });
+      } catch {
+        socket.destroy(); // the SSH connection is gone ("Not connected")
+      }
     });
     await new Promise<void>((resolve, reject) => server.once("error", reject).listen(localPort, "127.0.0.1", () => resolve()));
     return {
       port: (server.address() as AddressInfo).port,
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of open) s.destroy(); // a `kubectl --watch` must not hold Ctrl-C up
+          server.close(() => resolve());
+        }),
     };
+  }
+
+  /** Resolves when the SSH connection ends (closed, or dead by keepalive). */
+  get closed(): Promise<void> {
+    return new Promise((resolve) => this.client.once("close", () => resolve()));
   }
 
   /** A new SFTP session per file, as Ansible runs `sftp` once per PUT over the shared connection. */
@@ -220,4 +250,14 @@ export class SshSession {
   close(): void {
     this.client.end();
   }
+}
+
+/** The host-key algorithms for keys of these types, preferred first (an RSA key signs with SHA-2). */
+export function hostKeyAlgorithms(blobs: Buffer[]): ssh2.ServerHostKeyAlgorithm[] {
+  const out: string[] = [];
+  for (const blob of blobs) {
+    const type = blob.length >= 4 ? blob.subarray(4, 4 + blob.readUInt32BE(0)).toString("latin1") : "";
+    for (const alg of type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type]) if (alg && !out.includes(alg)) out.push(alg);
+  }
+  return out as ssh2.ServerHostKeyAlgorithm[];
 }
