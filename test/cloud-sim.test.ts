@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { ClusterStatus } from "../shared/status.js";
 import { ed25519KeyPair } from "../coordinator/providers/ssh/host-keys.js";
-import { cleanupCluster } from "../coordinator/providers/local/node-machine.js";
+import { cleanupCluster, startMachine, stopMachine } from "../coordinator/providers/local/node-machine.js";
 import { destroyNodeNetwork } from "../coordinator/providers/local/node-network.js";
 import { run, SPROUT_CLI, testNodeCidr, testNodeImage, waitFor, type CommandResult } from "./support/harness.js";
 
@@ -76,6 +76,30 @@ describe("cloud provider (aws, on a fake cloud): sprout up with the coordinator 
       ["service-1", "converged"],
       ["service-2", "converged"],
     ]);
+  });
+
+  it("a second sprout up finds the VMs and the running cluster: same user-data, the master keeps its pinned host key", async () => {
+    const userData = await readFile(join(dir, ".sprout/cloud/aws/user-data/master-1.yaml"), "utf8");
+    const again = await run(process.execPath, [SPROUT_CLI, "up", dir, "--timeout", "3m", "--kubeconfig", kubeconfig], { env: env() });
+    expect(again.code, again.stderr.slice(-3000)).toBe(0);
+    expect(again.stderr).toContain("instance(s) exist; no changes");
+    expect(again.stderr).toContain("3 of 3 nodes converged");
+    expect(await readFile(join(dir, ".sprout/cloud/aws/user-data/master-1.yaml"), "utf8")).toBe(userData);
+  });
+
+  it("the master reboots: its coordinator comes back without the key (/run is empty again), and sprout status answers", async () => {
+    const stateDir = join(dir, ".sprout/cloud/aws/.fake-cloud/master-1");
+    const record = JSON.parse(await readFile(join(stateDir, "machine.json"), "utf8")) as { imageRoot: string; netns: string };
+    const spec = { cluster, node: "master-1", imageRoot: record.imageRoot, stateDir, netns: record.netns };
+    await stopMachine(spec, { graceful: true, timeoutMs: 30_000 });
+    const machine = await startMachine(spec);
+    expect((await machine.exec(["test", "-e", "/run/sprout/coordinator-state.key"])).code).not.toBe(0);
+    await waitFor(async () => {
+      const r = await run(process.execPath, [SPROUT_CLI, "status", dir, "-o", "json"]);
+      if (r.code !== 0) return false;
+      const status = ClusterStatus.parse(JSON.parse(r.stdout));
+      return status.nodes.length === 3 && status.nodes.every((n) => n.phase === "converged");
+    }, 120_000, "the master's coordinator answering after the reboot");
   });
 
   it("lets kubectl reach the API server through sprout tunnel, with the kubeconfig sprout up wrote", async () => {

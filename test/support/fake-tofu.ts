@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { parse as parseYaml } from "yaml";
 import { createNodeNetwork, destroyNodeNetwork } from "../../coordinator/providers/local/node-network.js";
-import { cleanupCluster, startMachine } from "../../coordinator/providers/local/node-machine.js";
+import { cleanupCluster, listMachines, startMachine } from "../../coordinator/providers/local/node-machine.js";
 import { ensureNodeImage } from "../../coordinator/providers/local/node-image.js";
 
 /**
@@ -48,6 +48,11 @@ async function readConfig(dir: string) {
 
 async function apply(dir: string): Promise<void> {
   const { cluster, cidr, publicKey, instances } = await readConfig(dir);
+  // Like tofu: what exists already is left as it is.
+  if ((await listMachines(cluster)).length === instances.length) {
+    process.stderr.write(`fake-tofu: ${instances.length} instance(s) exist; no changes\n`);
+    return;
+  }
   const image = await ensureNodeImage((l) => process.stderr.write(`fake-tofu: ${l}\n`), join(REPO, "image-build/build-rootfs.sh"));
   const network = await createNodeNetwork(cluster, cidr, instances.map((i) => i.name));
   await Promise.all(
