@@ -1,5 +1,6 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { homedir } from "node:os";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import { ClusterSpec } from "../shared/cluster-spec.js";
 import { UserError } from "../shared/errors.js";
 import { parseYamlWith } from "../shared/validate.js";
@@ -62,4 +63,10 @@ export async function initDeployment(dir: string, name: string): Promise<{ paths
   const exists = await stat(paths.clusterYaml).then(() => true, () => false);
   if (!exists) await writeFileAtomic(paths.clusterYaml, CLUSTER_YAML_TEMPLATE.replace("{{name}}", name), 0o644);
   return { paths, created: !exists };
+}
+
+/** A path written in cluster.yaml (a key file, known_hosts): `~/…` is the user's home; a relative one is the deployment directory's. */
+export function userPath(paths: DeploymentPaths, p: string): string {
+  if (p === "~" || p.startsWith("~/")) return join(homedir(), p.slice(1));
+  return isAbsolute(p) ? p : resolve(paths.root, p);
 }

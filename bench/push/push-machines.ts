@@ -51,11 +51,7 @@ export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string
           address: network.nodes[i]!.address,
           disks: node.roles.includes("storage") ? storageDisksFor(spec) : [],
           files: [
-            { path: "/etc/ssh/ssh_host_ed25519_key", content: hostKey.private, mode: 0o600 },
-            { path: "/etc/ssh/ssh_host_ed25519_key.pub", content: `${hostKey.public}\n`, mode: 0o644 },
-            { path: "/root/.ssh/authorized_keys", content: `${client.public}\n`, mode: 0o600 },
-            // Started at boot (the image leaves sshd off), as `systemctl enable` would.
-            { path: "/etc/systemd/system/multi-user.target.d/ssh.conf", content: "[Unit]\nWants=ssh.service\n", mode: 0o644 },
+            ...sshdFiles({ hostKey, authorizedKey: client.public }),
             ...(o.keepAgent
               ? []
               : [{ path: "/etc/systemd/system/sprout-agent.service.d/push-baseline.conf", content: "[Unit]\n# The push baseline configures this node from a workstation.\nConditionPathExists=/nonexistent\n", mode: 0o644 }]),
@@ -72,4 +68,22 @@ export async function bootPushMachines(spec: ClusterSpec, o: { imageRoot: string
     await destroy().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Files that make a machine booted from the node image answer SSH: sshd started at boot (the image
+ * leaves it off, as `systemctl enable` would), root's authorized key, and — when given — the
+ * host key the client pins (else sshd makes its own at first start).
+ */
+export function sshdFiles(o: { hostKey?: { private: string; public: string }; authorizedKey: string }): { path: string; content: string; mode: number }[] {
+  return [
+    ...(o.hostKey
+      ? [
+          { path: "/etc/ssh/ssh_host_ed25519_key", content: o.hostKey.private, mode: 0o600 },
+          { path: "/etc/ssh/ssh_host_ed25519_key.pub", content: `${o.hostKey.public}\n`, mode: 0o644 },
+        ]
+      : []),
+    { path: "/root/.ssh/authorized_keys", content: `${o.authorizedKey}\n`, mode: 0o600 },
+    { path: "/etc/systemd/system/multi-user.target.d/ssh.conf", content: "[Unit]\nWants=ssh.service\n", mode: 0o644 },
+  ];
 }

@@ -16,3 +16,9 @@ export async function ensureAdminCredentials(paths: DeploymentPaths, pki: Cluste
   await writeFileAtomic(certPath, issued.certPem, 0o644);
   return issued;
 }
+
+/** What the CLI presents to a coordinator's admin API, and the CA it checks the server against. */
+export async function readAdminTls(paths: DeploymentPaths): Promise<{ ca: string; cert: string; key: string }> {
+  const [ca, cert, key] = await Promise.all([join(paths.pkiDir, "ca.crt"), join(paths.adminDir, "admin.crt"), join(paths.adminDir, "admin.key")].map((p) => readFile(p, "utf8")));
+  return { ca: ca!, cert: cert!, key: key! };
+}

@@ -1,19 +1,18 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { Agent } from "undici";
 import { z } from "zod";
 import { API } from "../../shared/join.js";
 import { ClusterStatus, TokenView, type CreateTokenRequest } from "../../shared/status.js";
 import { requestJson } from "../../shared/http-json.js";
 import { Coordinator } from "../coordinator.js";
-import { deploymentPaths, loadClusterSpec } from "../deployment.js";
+import { deploymentPaths, loadClusterSpec, type DeploymentPaths } from "../deployment.js";
 import { acquireStateLock } from "../state/state-lock.js";
 import { readServeInfo } from "./serve-info.js";
+import { readAdminTls } from "./admin-credentials.js";
 import { UserError } from "../../shared/errors.js";
 import { isCloudProvider } from "../../shared/cloud-provider.js";
 import type { ClusterSpec } from "../../shared/cluster-spec.js";
-import type { DeploymentPaths } from "../deployment.js";
-import { cloudDir, openMasterLink, readOutputs, remoteStatus } from "../providers/cloud/master-link.js";
+import { openMasterLink, readOutputs, remoteStatus } from "../providers/cloud/master-link.js";
+import { cloudDir } from "../providers/cloud/render-cloud.js";
 
 /**
  * What the CLI asks of a cluster. With a coordinator running for the deployment, requests go to
@@ -35,10 +34,7 @@ export async function openClusterApi(dir: string): Promise<ClusterApi> {
   if (isCloudProvider(spec) && (await readOutputs(cloudDir(paths, spec)))) return remoteClusterApi(spec, paths);
   const running = await readServeInfo(paths);
   if (running) {
-    const [ca, cert, key] = await Promise.all(
-      [join(paths.pkiDir, "ca.crt"), join(paths.adminDir, "admin.crt"), join(paths.adminDir, "admin.key")].map((p) => readFile(p, "utf8")),
-    );
-    const dispatcher = new Agent({ connect: { ca, cert, key } });
+    const dispatcher = new Agent({ connect: await readAdminTls(paths) });
     const url = (p: string) => new URL(p, running.url).href;
     return {
       status: () => requestJson(url(API.adminStatus), ClusterStatus, { dispatcher }),

@@ -31,6 +31,8 @@ export async function join(co: Coordinator, req: JoinRequest): Promise<JoinRespo
   // Signing is the expensive part; it happens outside the critical section.
   const certificate = signNodeCertificate(co.pki, validated, req.nodeName);
 
+  // The spec does not change: where the node's pod slot comes from is worked out outside the lock.
+  const slot = podSlot(co.spec, req.nodeName);
   return co.store.lock.run("nodes", async () => {
     const raced = co.store.getNode(req.nodeName);
     if (raced) return replay(co, raced, publicKeyHash);
@@ -40,8 +42,8 @@ export async function join(co: Coordinator, req: JoinRequest): Promise<JoinRespo
       co.spec.networks.podCidr,
       co.spec.networks.podCidrMaskSize,
       co.store.listNodes().map((n) => n.podCidrIndex),
-      plannedIndex(co.spec, req.nodeName),
-      plannedIndex(co.spec, req.nodeName) === undefined ? planNodes(co.spec).length : 0,
+      slot.preferred,
+      slot.from,
     );
     const joining: NodeRecord = {
       name: req.nodeName,
@@ -120,8 +122,12 @@ export function spkiHash(publicKeyPem: string): string {
   return `sha256:${createHash("sha256").update(der).digest("hex")}`;
 }
 
-/** The node's place in the spec's node list, or undefined for a node the spec does not name. */
-function plannedIndex(spec: ClusterSpec, name: string): number | undefined {
-  const i = planNodes(spec).findIndex((n) => n.name === name);
-  return i < 0 ? undefined : i;
+/**
+ * A node's pod slot: its place in the spec's node list (see allocatePodCidr), or, for a node the
+ * spec does not name, the lowest free one after all planned slots.
+ */
+function podSlot(spec: ClusterSpec, name: string): { preferred?: number; from: number } {
+  const planned = planNodes(spec);
+  const i = planned.findIndex((n) => n.name === name);
+  return i < 0 ? { from: planned.length } : { preferred: i, from: 0 };
 }

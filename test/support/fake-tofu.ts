@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { createNodeNetwork, destroyNodeNetwork } from "../../coordinator/providers/local/node-network.js";
 import { cleanupCluster, listMachines, startMachine } from "../../coordinator/providers/local/node-machine.js";
 import { ensureNodeImage } from "../../coordinator/providers/local/node-image.js";
+import { sshdFiles } from "../../bench/push/push-machines.js";
 
 /**
  * A stand-in for `tofu`, for the cloud end-to-end test: it reads the AWS main.tf Sprout rendered
@@ -61,13 +62,8 @@ async function apply(dir: string): Promise<void> {
       if (address !== inst.privateIp) throw new Error(`fake-tofu: ${inst.name} wants ${inst.privateIp}, the node network gives ${address}`);
       const ud = inst.userData;
       const files = ud.write_files.map((f) => ({ path: f.path, content: f.content, mode: parseInt(f.permissions, 8) }));
-      if (ud.ssh_keys) {
-        files.push({ path: "/etc/ssh/ssh_host_ed25519_key", content: ud.ssh_keys.ed25519_private, mode: 0o600 }, { path: "/etc/ssh/ssh_host_ed25519_key.pub", content: `${ud.ssh_keys.ed25519_public}\n`, mode: 0o644 });
-      }
-      files.push(
-        { path: "/root/.ssh/authorized_keys", content: `${publicKey}\n`, mode: 0o600 },
-        { path: "/etc/systemd/system/multi-user.target.d/ssh.conf", content: "[Unit]\nWants=ssh.service\n", mode: 0o644 },
-      );
+      const hostKey = ud.ssh_keys && { private: ud.ssh_keys.ed25519_private, public: ud.ssh_keys.ed25519_public };
+      files.push(...sshdFiles({ hostKey, authorizedKey: publicKey }));
       const machine = await startMachine({ cluster, node: inst.name, imageRoot: image.root, stateDir: join(dir, ".fake-cloud", inst.name), netns: network.nodes[n]!.netns, address, files });
       // cloud-init's runcmd runs late in boot, with systemd up (its bus answering).
       for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 250))) {

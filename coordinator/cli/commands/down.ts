@@ -5,6 +5,7 @@ import { clusterNameFor, deploymentPaths, loadClusterSpec } from "../../deployme
 import { cleanupCluster, listMachines } from "../../providers/local/node-machine.js";
 import { destroyNodeNetwork } from "../../providers/local/node-network.js";
 import { readServeInfo } from "../serve-info.js";
+import { cloudDir } from "../../providers/cloud/render-cloud.js";
 import { progress } from "../output.js";
 
 /**
@@ -20,7 +21,7 @@ export async function downCommand(dir: string): Promise<number> {
   // Machines Sprout did not create are not Sprout's to remove, and forgetting their nodes here
   // would leave them running with identities the cluster no longer knows.
   if (spec?.provider.type === "ssh") throw new UserError(`${paths.clusterYaml}: provider ssh: sprout down does not reset machines it did not create (stop sprout-agent, kubelet and containerd on the hosts yourself); nothing was removed`);
-  if (spec && spec.provider.type !== "local") throw new UserError(`${paths.clusterYaml}: provider ${spec.provider.type}: remove the VMs with \`tofu destroy\` (or terraform) in ${join(paths.stateDir, "cloud", spec.provider.type)}; nothing was removed`);
+  if (spec && spec.provider.type !== "local") throw new UserError(`${paths.clusterYaml}: provider ${spec.provider.type}: remove the VMs with \`tofu destroy\` (or terraform) in ${cloudDir(paths, spec)}; nothing was removed`);
   if (await readServeInfo(paths)) throw new UserError(`a coordinator is running for ${paths.root}; stop it first (sprout serve)`);
   const machines = await listMachines(name);
   await cleanupCluster(name);

@@ -12,7 +12,7 @@ import { storageDisksFor } from "../../providers/local/machine-disks.js";
 import { raiseHostLimits } from "../../providers/local/host-limits.js";
 import { probeAgent } from "../../providers/local/agent-probe.js";
 import { color, formatMs, progress } from "../output.js";
-import { issueTokens, placeholderToken, type UpOptions } from "./up.js";
+import { issueTokens, nodeBootstrap, type UpOptions } from "./up.js";
 import { followToEnd } from "./up-follow.js";
 
 /**
@@ -57,7 +57,7 @@ export async function upMachines(dir: string, options: UpOptions): Promise<numbe
     await Promise.all(
       nodes.map(async (node, i) => {
         if (running.has(node.name)) return; // already up: its agent reconnects to this coordinator
-        const bootstrap = stringify({ coordinators: [started.server.url], token: tokens.get(node.name) ?? placeholderToken(), caPin: co.pki.caPin, nodeName: node.name, roles: node.roles });
+        const bootstrap = stringify(nodeBootstrap(started.server.url, tokens, co.pki.caPin, node));
         await startMachine({ ...machineSpec(i), files: [{ path: NODE_PATHS.bootstrap, content: bootstrap, mode: 0o600 }] });
       }),
     );

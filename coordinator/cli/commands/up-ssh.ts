@@ -1,21 +1,19 @@
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
 import { stringify } from "yaml";
 import type { ClusterSpec, PlannedNode, SshHost } from "../../../shared/cluster-spec.js";
 import { planNodes } from "../../../shared/cluster-spec.js";
 import { UserError } from "../../../shared/errors.js";
 import { createLogger } from "../../../shared/log.js";
-import { clusterNameFor, initDeployment, loadClusterSpec, type DeploymentPaths } from "../../deployment.js";
+import { clusterNameFor, initDeployment, loadClusterSpec, userPath, type DeploymentPaths } from "../../deployment.js";
 import { parseListen, startCoordinator } from "../../start.js";
 import { ensureNodeImage, imageBuildFile } from "../../providers/local/node-image.js";
 import { probeAgentIn } from "../../providers/local/agent-probe.js";
-import { fingerprint, hostKeyPolicy } from "../../providers/ssh/host-keys.js";
+import { fingerprint, hostKeyPolicy, knownHostsFile } from "../../providers/ssh/host-keys.js";
 import { buildNodeBundle, type NodeBundle } from "../../providers/ssh/node-bundle.js";
-import { asRoot, installScript, neededFiles, packageProblem, parseProbe, probeScript, uploadBundle } from "../../providers/ssh/host-install.js";
+import { asRoot, installScript, shellWord, neededFiles, packageProblem, parseProbe, probeScript, uploadBundle } from "../../providers/ssh/host-install.js";
 import { SshSession } from "../../providers/ssh/ssh-session.js";
 import { color, formatMs, progress } from "../output.js";
-import { issueTokens, placeholderToken, type UpOptions } from "./up.js";
+import { issueTokens, nodeBootstrap, type UpOptions } from "./up.js";
 import { followToEnd } from "./up-follow.js";
 
 /**
@@ -34,7 +32,7 @@ export async function upSsh(dir: string, options: UpOptions): Promise<number> {
   progress(`sprout up ${spec.name}: ${nodes.length} existing machine(s) over SSH; agents will join ${url}`);
 
   // Everything that can be wrong on this side is found before any host is touched.
-  const knownHosts = expandPath(provider.knownHosts ?? "~/.ssh/known_hosts", paths);
+  const knownHosts = knownHostsFile(userPath(paths, provider.knownHosts ?? "~/.ssh/known_hosts"));
   const logins = await Promise.all(provider.hosts.map(async (h) => ({ key: await privateKeyFor(h, paths), policy: await hostKeyPolicy(h, knownHosts) })));
 
   const image = await ensureNodeImage((line) => progress(color.dim(`  ${line}`)));
@@ -62,7 +60,7 @@ export async function upSsh(dir: string, options: UpOptions): Promise<number> {
         try {
           const session = await SshSession.openWhenUp({ name: node.name, host: h.address, port: h.port, user: h.user, privateKey: logins[i]!.key, hostKey: logins[i]!.policy }, 20);
           sessions.set(node.name, session);
-          const bootstrap = stringify({ coordinators: [url], token: tokens.get(node.name) ?? placeholderToken(), caPin: co.pki.caPin, nodeName: node.name, roles: node.roles });
+          const bootstrap = stringify(nodeBootstrap(url, tokens, co.pki.caPin, node));
           const sent = await installOnHost(session, h, node, bundle, spec, bootstrap, (at) => restartedAt.set(node.name, at));
           progress(`  ${node.name.padEnd(16)} ${"installed".padEnd(11)} ${sent} in ${formatMs(Date.now() - started)}; agent started`);
         } catch (err) {
@@ -123,13 +121,8 @@ export function coordinatorUrl(spec: ClusterSpec): string {
   return `https://${dial}:${port}`;
 }
 
-function expandPath(p: string, paths: DeploymentPaths): string {
-  if (p === "~" || p.startsWith("~/")) return join(homedir(), p.slice(1));
-  return isAbsolute(p) ? p : resolve(paths.root, p);
-}
-
 async function privateKeyFor(h: SshHost, paths: DeploymentPaths): Promise<string> {
-  const candidates = h.keyFile ? [expandPath(h.keyFile, paths)] : ["~/.ssh/id_ed25519", "~/.ssh/id_rsa"].map((p) => expandPath(p, paths));
+  const candidates = (h.keyFile ? [h.keyFile] : ["~/.ssh/id_ed25519", "~/.ssh/id_rsa"]).map((p) => userPath(paths, p));
   for (const file of candidates) {
     const text = await readFile(file, "utf8").catch(() => undefined);
     if (text !== undefined) return text;
@@ -143,8 +136,4 @@ function sshExec(session: SshSession, user: string) {
     const r = await session.exec(asRoot(user, argv.map(shellWord).join(" ")), { timeoutMs: o?.timeoutMs ?? 10_000 });
     return { code: r.code, stdout: r.stdout };
   };
-}
-
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./=:,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -6,6 +6,7 @@ import { createLogger } from "../../../shared/log.js";
 import { durationMs } from "../../../shared/cluster-spec.js";
 import { NODE_PATHS } from "../../../shared/node-manifest.js";
 import type { ClusterStatus } from "../../../shared/status.js";
+import type { BootstrapInput } from "../../../shared/bootstrap.js";
 import { clusterNameFor, deploymentPaths, initDeployment, loadClusterSpec } from "../../deployment.js";
 import { UserError } from "../../../shared/errors.js";
 import { parseListen, startCoordinator } from "../../start.js";
@@ -78,7 +79,7 @@ export async function upCommand(dir: string, options: UpOptions): Promise<number
     for (const [i, node] of nodes.entries()) {
       await mkdir(rootOf(node), { recursive: true });
       // An existing root keeps its node identity, so a second `up` converges without a token.
-      await writeSkeletonRoot(rootOf(node), { coordinators: [started.server.url], token: tokens.get(node.name) ?? placeholderToken(), caPin: co.pki.caPin, nodeName: node.name, roles: node.roles });
+      await writeSkeletonRoot(rootOf(node), nodeBootstrap(started.server.url, tokens, co.pki.caPin, node));
       agents.push(spawnAgent(network.nodes[i]!.netns, bundle, rootOf(node), logOf(node)));
     }
     const exits = agents.map((a) => new Promise<number>((resolve) => a.once("exit", (code) => resolve(code ?? 1))));
@@ -130,6 +131,11 @@ export async function issueTokens(co: Coordinator, nodes: PlannedNode[], ttl: st
 /** Nodes that already joined need no token; the bootstrap schema still wants a well-formed one. */
 export function placeholderToken(): string {
   return "joined.0000000000000000";
+}
+
+/** A planned node's bootstrap file: the coordinator to dial, its token (from issueTokens) or the placeholder, the CA pin. */
+export function nodeBootstrap(coordinator: string, tokens: Map<string, string>, caPin: string, node: PlannedNode): BootstrapInput {
+  return { coordinators: [coordinator], token: tokens.get(node.name) ?? placeholderToken(), caPin, nodeName: node.name, roles: node.roles };
 }
 
 /** The agent's own last words: its final stderr line ("sprout-agent: …") or last JSON log message. */

@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { Agent } from "undici";
 import { z } from "zod";
 import type { ClusterSpec } from "../../../shared/cluster-spec.js";
@@ -9,12 +8,13 @@ import { API } from "../../../shared/join.js";
 import { ClusterStatus } from "../../../shared/status.js";
 import { requestJson } from "../../../shared/http-json.js";
 import { writeFileAtomic } from "../../../shared/atomic-file.js";
-import type { DeploymentPaths } from "../../deployment.js";
+import { userPath, type DeploymentPaths } from "../../deployment.js";
 import { asRoot } from "../ssh/host-install.js";
 import { publicBlob } from "../ssh/host-keys.js";
 import { SshSession } from "../ssh/ssh-session.js";
+import { readAdminTls } from "../../cli/admin-credentials.js";
 import { planCloud, type CloudPlan } from "./cloud-plan.js";
-import { MASTER_HOST_KEY } from "./render-cloud.js";
+import { cloudDir, MASTER_HOST_KEY } from "./render-cloud.js";
 import { MASTER_PATHS } from "./user-data.js";
 
 /**
@@ -24,10 +24,6 @@ import { MASTER_PATHS } from "./user-data.js";
  */
 export const CloudOutputs = z.object({ masterPublicIp: z.string().min(1), edgePublicIps: z.record(z.string(), z.string()).default({}) });
 export type CloudOutputs = z.infer<typeof CloudOutputs>;
-
-export function cloudDir(paths: DeploymentPaths, spec: ClusterSpec): string {
-  return join(paths.stateDir, "cloud", spec.provider.type);
-}
 
 export async function saveOutputs(dir: string, outputs: CloudOutputs): Promise<void> {
   await writeFileAtomic(join(dir, "outputs.json"), JSON.stringify(outputs, null, 2), 0o644);
@@ -51,7 +47,7 @@ export async function openMasterLink(spec: ClusterSpec, paths: DeploymentPaths, 
   const outputs = await readOutputs(dir);
   if (!outputs) throw new UserError(`${dir}/outputs.json is missing: the cluster's VMs were not created by \`sprout up\` yet`);
   const hostKey = publicBlob(await readFile(join(dir, MASTER_HOST_KEY), "utf8"));
-  const keyFile = expand(plan.provider.sshPublicKeyFile.replace(/\.pub$/, ""), paths);
+  const keyFile = userPath(paths, plan.provider.sshPublicKeyFile.replace(/\.pub$/, ""));
   const privateKey = await readFile(keyFile, "utf8").catch(() => {
     throw new UserError(`no private key at ${keyFile} (the one whose public half is provider.sshPublicKeyFile)`);
   });
@@ -62,14 +58,14 @@ export async function openMasterLink(spec: ClusterSpec, paths: DeploymentPaths, 
 /** Hands the master the key to its sealed coordinator state; its coordinator unit starts on it. */
 export async function deliverStateKey(link: MasterLink, keyFile: string): Promise<void> {
   const key = await readFile(keyFile, "utf8");
-  const dir = MASTER_PATHS.stateKey.replace(/\/[^/]+$/, "");
+  const dir = dirname(MASTER_PATHS.stateKey);
   await link.session.run(asRoot(link.user, `sh -c 'umask 077 && mkdir -p ${dir} && cat >${MASTER_PATHS.stateKey}.new && mv ${MASTER_PATHS.stateKey}.new ${MASTER_PATHS.stateKey}'`), key);
 }
 
 /** The coordinator's admin API through the tunnel, over mTLS as the admin, the server checked against the cluster CA. */
 export async function remoteStatus(link: MasterLink, paths: DeploymentPaths): Promise<{ status(): Promise<ClusterStatus>; close(): Promise<void> }> {
   const tunnel = await link.session.forwardLocal(link.plan.master.privateIp, link.plan.coordinatorPort);
-  const [ca, cert, key] = await Promise.all([join(paths.pkiDir, "ca.crt"), join(paths.adminDir, "admin.crt"), join(paths.adminDir, "admin.key")].map((p) => readFile(p, "utf8")));
+  const { ca, cert, key } = await readAdminTls(paths);
   // The tunnel's local end is 127.0.0.1; the certificate names the master's private address.
   const dispatcher = new Agent({ connect: { ca, cert, key, servername: undefined, checkServerIdentity: (_host, peer) => (peer.subjectaltname?.split(", ").includes(`IP Address:${link.plan.master.privateIp}`) ? undefined : new Error(`the coordinator's certificate does not name ${link.plan.master.privateIp}`)) } });
   const url = `https://127.0.0.1:${tunnel.port}${API.adminStatus}`;
@@ -80,9 +76,4 @@ export async function remoteStatus(link: MasterLink, paths: DeploymentPaths): Pr
       await tunnel.close();
     },
   };
-}
-
-function expand(p: string, paths: DeploymentPaths): string {
-  if (p === "~" || p.startsWith("~/")) return join(homedir(), p.slice(1));
-  return isAbsolute(p) ? p : resolve(paths.root, p);
 }

@@ -65,7 +65,6 @@ export function renderAws(plan: CloudPlan, sshPublicKey: string): HclBody {
       );
     }
   }
-  const edge = plan.nodes.filter((n) => n.publicIp);
-  body.push(...outputs(`aws_instance.${rid(plan.master)}.public_ip`, Object.fromEntries(edge.map((n) => [n.name, `aws_instance.${rid(n)}.public_ip`]))));
+  body.push(...outputs(plan, (n) => `aws_instance.${rid(n)}.public_ip`));
   return body;
 }

@@ -91,7 +91,6 @@ export function renderAzure(plan: CloudPlan, sshPublicKey: string): HclBody {
       );
     }
   }
-  const ip = (n: { name: string }) => `azurerm_public_ip.${rid(n.name)}.ip_address`;
-  body.push(...outputs(ip(plan.master), Object.fromEntries(plan.nodes.filter((n) => n.publicIp).map((n) => [n.name, ip(n)]))));
+  body.push(...outputs(plan, (n) => `azurerm_public_ip.${rid(n)}.ip_address`));
   return body;
 }

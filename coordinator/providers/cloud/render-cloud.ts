@@ -1,13 +1,12 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { join } from "node:path";
 import type { ClusterSpec } from "../../../shared/cluster-spec.js";
 import type { CloudType } from "../../../shared/cloud-provider.js";
 import { UserError } from "../../../shared/errors.js";
 import { writeFileAtomic } from "../../../shared/atomic-file.js";
 import type { Coordinator } from "../../coordinator.js";
-import type { DeploymentPaths } from "../../deployment.js";
-import { issueTokens } from "../../cli/commands/up.js";
+import { userPath, type DeploymentPaths } from "../../deployment.js";
+import { issueTokens, placeholderToken } from "../../cli/commands/up.js";
 import { planCloud, type CloudPlan } from "./cloud-plan.js";
 import { renderHcl, type HclBody } from "./hcl.js";
 import { renderAws } from "./render-aws.js";
@@ -24,6 +23,11 @@ import { checkUserDataSize, renderUserData } from "./user-data.js";
  * coordinator state, which `sprout up` hands to the master over SSH. Tokens are issued here, one
  * per node group, bound to the group's node names.
  */
+/** Where a cloud cluster's rendered configuration, keys and tofu state live. */
+export function cloudDir(paths: DeploymentPaths, spec: ClusterSpec): string {
+  return join(paths.stateDir, "cloud", spec.provider.type);
+}
+
 /** The master's pinned SSH host key (public half), next to main.tf. */
 export const MASTER_HOST_KEY = "master-host-key.pub";
 
@@ -57,7 +61,7 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
     throw new UserError(`${paths.clusterYaml}: storage.device is ${spec.storage.device}, but on ${type} the storage volume appears as ${STORAGE_DEVICE[type]}; set storage.device: ${STORAGE_DEVICE[type]}`);
   }
   const sshPublicKey = await readPublicKey(plan.provider.sshPublicKeyFile, paths);
-  const dir = join(paths.stateDir, "cloud", type);
+  const dir = cloudDir(paths, spec);
   const mainTf = `# Rendered by sprout from ${paths.clusterYaml} (cluster ${plan.cluster}, ${type}); edit cluster.yaml, not this file.\n${renderHcl(RENDERERS[type](plan, sshPublicKey))}`;
   const keyFile = join(dir, "state.key");
 
@@ -83,7 +87,7 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
   const masterHostKey = ed25519KeyPair();
   const userData: Record<string, string> = {};
   for (const n of plan.nodes) {
-    const token = tokens.get(n.name) ?? "joined.0000000000000000";
+    const token = tokens.get(n.name) ?? placeholderToken();
     const text = renderUserData(plan, n, { token, caPin: co.pki.caPin }, n.name === plan.master.name ? { sealedState: sealed.text, hostKey: masterHostKey } : undefined);
     checkUserDataSize(plan, n, text);
     userData[n.name] = text;
@@ -108,7 +112,7 @@ async function readRecord(dir: string): Promise<{ nodes: string[] } | undefined>
 }
 
 async function readPublicKey(file: string, paths: DeploymentPaths): Promise<string> {
-  const path = file === "~" || file.startsWith("~/") ? join(homedir(), file.slice(1)) : isAbsolute(file) ? file : resolve(paths.root, file);
+  const path = userPath(paths, file);
   const text = (await readFile(path, "utf8").catch(() => undefined))?.trim();
   if (!text) throw new UserError(`provider.sshPublicKeyFile: cannot read ${path} (make a key with ssh-keygen -t ed25519, or point sshPublicKeyFile at yours)`);
   if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(text.split("\n")[0]!)) throw new UserError(`provider.sshPublicKeyFile: ${path} is not an OpenSSH public key`);

@@ -17,11 +17,15 @@ export function terraformBlock(local: string, source: string, version: string): 
   return [block("terraform", [], [attr("required_version", ">= 1.5"), block("required_providers", [], [attr(local, { source, version })])])];
 }
 
-/** Outputs the CLI reads after `tofu apply`: where to SSH for the coordinator tunnel, where the edge answers. */
-export function outputs(masterPublicIp: string, edgeIps: Record<string, string>): HclBody {
+/**
+ * Outputs the CLI reads after `tofu apply`: where to SSH for the coordinator tunnel, where the
+ * edge answers. `publicIpOf`: the expression of a node's public address in this cloud's terms.
+ */
+export function outputs(plan: CloudPlan, publicIpOf: (node: CloudNode) => string): HclBody {
+  const edge = plan.nodes.filter((n) => n.publicIp).map((n) => `"${n.name}" = ${publicIpOf(n)}`);
   return [
-    block("output", ["master_public_ip"], [attr("value", expr(masterPublicIp)), attr("description", "The master's public address: the CLI's SSH tunnel to the coordinator lands here")]),
-    block("output", ["edge_public_ips"], [attr("value", expr(`{ ${Object.entries(edgeIps).map(([n, e]) => `"${n}" = ${e}`).join(", ")} }`)), attr("description", "Public addresses of the nodes serving HTTP/HTTPS")]),
+    block("output", ["master_public_ip"], [attr("value", expr(publicIpOf(plan.master))), attr("description", "The master's public address: the CLI's SSH tunnel to the coordinator lands here")]),
+    block("output", ["edge_public_ips"], [attr("value", expr(`{ ${edge.join(", ")} }`)), attr("description", "Public addresses of the nodes serving HTTP/HTTPS")]),
   ];
 }
 

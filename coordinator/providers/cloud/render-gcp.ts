@@ -48,7 +48,6 @@ export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
     body.push(block("resource", ["google_compute_route", `pods_${n.name}`], attrs({ name: `${resourceName(plan)}-pods-${n.name}`, dest_range: n.podCidr, network: expr("google_compute_network.cluster.id"), next_hop_ip: n.privateIp, priority: 900, depends_on: [expr(`google_compute_instance.${rid(n)}`)] })));
     if (n.volumeGiB) body.push(block("resource", ["google_compute_disk", `brick_${n.name}`], attrs({ name: `${plan.cluster}-${n.name}-brick`, size: n.volumeGiB, zone: p.zone, type: "pd-balanced", labels })));
   }
-  const ip = (n: { name: string }) => `google_compute_instance.${rid(n.name)}.network_interface[0].access_config[0].nat_ip`;
-  body.push(...outputs(ip(plan.master), Object.fromEntries(plan.nodes.filter((n) => n.publicIp).map((n) => [n.name, ip(n)]))));
+  body.push(...outputs(plan, (n) => `google_compute_instance.${rid(n)}.network_interface[0].access_config[0].nat_ip`));
   return body;
 }

@@ -64,7 +64,6 @@ export function renderOpenStack(plan: CloudPlan, sshPublicKey: string): HclBody 
       );
     }
   }
-  const ip = (n: { name: string }) => `openstack_networking_floatingip_v2.${rid(n.name)}.address`;
-  body.push(...outputs(ip(plan.master), Object.fromEntries(plan.nodes.filter((n) => n.publicIp).map((n) => [n.name, ip(n)]))));
+  body.push(...outputs(plan, (n) => `openstack_networking_floatingip_v2.${rid(n)}.address`));
   return body;
 }

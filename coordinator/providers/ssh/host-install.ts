@@ -89,7 +89,7 @@ export async function uploadBundle(session: SshSession, user: string, bundle: No
   tar.stderr.on("data", (d) => (tarErr += String(d)));
   const tarExit = new Promise<number>((resolve) => tar.once("close", (code) => resolve(code ?? 1)));
   const remote = asRoot(user, `sh -c 'rm -rf ${STAGING} && mkdir -p -m 0700 ${STAGING} && tar -x -C ${STAGING}'`);
-  const r = await session.pipeInto(remote, tar.stdout);
+  const r = await session.exec(remote, { stdin: tar.stdout });
   // The remote side's failure is the cause; our tar only lost its reader.
   if (r.code !== 0) {
     tar.kill("SIGKILL");
@@ -140,7 +140,7 @@ export function installScript(i: InstallInput): string {
     "install -m 0644 $B/agent/sprout-agent.service /etc/systemd/system/sprout-agent.service",
     "install -d -m 0755 /etc/sprout",
     // A host made from the Sprout image keeps its image's version; any other is named after the bundle it got.
-    `[ -s /etc/sprout/image-version ] || echo ${shellQuote(`ssh-${i.imageVersion}`)} >/etc/sprout/image-version`,
+    `[ -s /etc/sprout/image-version ] || echo ${shellWord(`ssh-${i.imageVersion}`)} >/etc/sprout/image-version`,
     "umask 077",
     "cat >/etc/sprout/bootstrap.yaml.new <<'SPROUT_BOOTSTRAP'",
     i.bootstrap.trimEnd(),
@@ -156,6 +156,7 @@ export function installScript(i: InstallInput): string {
   return `${lines.join("\n")}\n`;
 }
 
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+/** One shell word: as it is when it cannot be misread, single-quoted otherwise. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./=:,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ssh2 from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
-import { ed25519KeyPair, fingerprint, hostKeyPolicy, keysFor, parseKnownHosts, publicBlob, refusal } from "./host-keys.js";
+import { ed25519KeyPair, fingerprint, hostKeyPolicy, keysFor, knownHostsFile, parseKnownHosts, publicBlob, refusal } from "./host-keys.js";
 import { hostKeyAlgorithms } from "./ssh-session.js";
 
 describe("ed25519KeyPair", () => {
@@ -58,7 +58,7 @@ describe("host-key verification", () => {
   });
 
   it("names the host and the file when there is no pin and known_hosts cannot be read", async () => {
-    await expect(hostKeyPolicy({ address: "10.0.0.5", port: 22 }, join(dir, "missing"))).rejects.toThrow(/host 10.0.0.5: no hostKey pinned .* known_hosts .*missing cannot be read \(ENOENT\)/);
+    await expect(hostKeyPolicy({ address: "10.0.0.5", port: 22 }, knownHostsFile(join(dir, "missing")))).rejects.toThrow(/host 10.0.0.5: no hostKey pinned .* known_hosts .*missing cannot be read \(ENOENT\)/);
   });
 });
 

@@ -90,14 +90,25 @@ export function keysFor(known: KnownHost[], host: string, port: number): { trust
 /** How one host's key is checked: a pinned fingerprint, or the keys known_hosts lists for it. */
 export type HostKeyPolicy = { pinned: string } | { knownHosts: Buffer[]; revoked: Buffer[]; file: string };
 
+/** A known_hosts file, read and parsed once, on first use (hosts with a pin never need it). */
+export interface KnownHostsFile {
+  file: string;
+  entries(): Promise<KnownHost[]>;
+}
+
+export function knownHostsFile(file: string): KnownHostsFile {
+  let read: Promise<KnownHost[]> | undefined;
+  return { file, entries: () => (read ??= readFile(file, "utf8").then(parseKnownHosts)) };
+}
+
 /** Builds the policy for a host: its pin if it has one, else known_hosts (a file that must exist). */
-export async function hostKeyPolicy(host: { address: string; port: number; hostKey?: string }, knownHostsFile: string): Promise<HostKeyPolicy> {
+export async function hostKeyPolicy(host: { address: string; port: number; hostKey?: string }, known: KnownHostsFile): Promise<HostKeyPolicy> {
   if (host.hostKey) return { pinned: host.hostKey.replace(/=+$/, "") };
-  const text = await readFile(knownHostsFile, "utf8").catch((err: NodeJS.ErrnoException) => {
-    throw new UserError(`host ${host.address}: no hostKey pinned in cluster.yaml and known_hosts ${knownHostsFile} cannot be read (${err.code ?? err.message}); pin the host's key (hostKey: SHA256:…) or list it in known_hosts`);
+  const entries = await known.entries().catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(`host ${host.address}: no hostKey pinned in cluster.yaml and known_hosts ${known.file} cannot be read (${err.code ?? err.message}); pin the host's key (hostKey: SHA256:…) or list it in known_hosts`);
   });
-  const { trusted, revoked } = keysFor(parseKnownHosts(text), host.address, host.port);
-  return { knownHosts: trusted, revoked, file: knownHostsFile };
+  const { trusted, revoked } = keysFor(entries, host.address, host.port);
+  return { knownHosts: trusted, revoked, file: known.file };
 }
 
 /** Why a key is refused, or undefined when it is accepted. */

@@ -6,8 +6,12 @@ const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 
 export interface ExecOptions {
-  /** Written to the command's stdin before anything else (pipelining sends the module this way). */
-  stdin?: string;
+  /**
+   * The command's stdin: a string written before anything else (pipelining sends the module this
+   * way), or a stream piped with backpressure (a tar archive of the node bundle, hundreds of
+   * megabytes that never sit in memory).
+   */
+  stdin?: string | Readable;
   /** Each line the command prints; a returned string is written back to its stdin. */
   onLine?: (line: string) => string | undefined | Promise<string | undefined>;
 }
@@ -141,6 +145,21 @@ export class SshSession {
           clearTimeout(timer);
           void answering.then(() => resolve({ code: code ?? 255, stdout, stderr }));
         });
+        if (o.stdin !== undefined && typeof o.stdin !== "string") {
+          const input = o.stdin;
+          input.on("error", (e: Error) => {
+            stderr += `\n(reading the input failed: ${e.message})`;
+            channel.close();
+          });
+          // A channel that closes early leaves the input paused mid-stream: its producer (tar)
+          // would block on a full pipe for ever. Stop reading it.
+          channel.once("close", () => {
+            input.unpipe(channel);
+            input.destroy();
+          });
+          input.pipe(channel); // ends the command's stdin when the input ends
+          return;
+        }
         if (o.stdin !== undefined) channel.write(o.stdin);
         // With no questions expected, stdin ends now; else the command closes it when done.
         if (!o.onLine) channel.end();
@@ -153,42 +172,6 @@ export class SshSession {
     const r = await this.exec(command, { stdin });
     if (r.code !== 0) throw new Error(`${this.name}: exit ${r.code}: ${(r.stderr || r.stdout).trim().slice(-1500)}`);
     return r.stdout;
-  }
-
-  /**
-   * Runs a command with a stream as its stdin (a tar archive of the node bundle, say): the stream
-   * is piped with backpressure, so hundreds of megabytes never sit in memory.
-   */
-  pipeInto(command: string, input: Readable, timeoutMs = 1_200_000): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel: ClientChannel) => {
-        if (err) return reject(new Error(`${this.name}: cannot start "${command.slice(0, 200)}": ${err.message}`));
-        let stdout = "";
-        let stderr = "";
-        const timer = setTimeout(() => {
-          stderr += `\n(no end after ${timeoutMs} ms: closed by the workstation)`;
-          channel.close();
-        }, timeoutMs);
-        channel.setEncoding("utf8");
-        channel.stderr.setEncoding("utf8");
-        channel.on("data", (chunk: string) => (stdout += chunk));
-        channel.stderr.on("data", (chunk: string) => (stderr += chunk));
-        channel.on("error", (e: Error) => (stderr += `\n(channel error: ${e.message})`));
-        input.on("error", (e: Error) => {
-          stderr += `\n(reading the input failed: ${e.message})`;
-          channel.close();
-        });
-        channel.once("close", (code: number | null) => {
-          clearTimeout(timer);
-          // A channel that closed early leaves the input paused mid-stream: its producer (tar)
-          // would block on a full pipe for ever. Stop reading it.
-          input.unpipe(channel);
-          input.destroy();
-          resolve({ code: code ?? 255, stdout, stderr });
-        });
-        input.pipe(channel);
-      });
-    });
   }
 
   /**
