@@ -42,6 +42,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../scripts/lib/host-packages.sh
+. "$here/../scripts/lib/host-packages.sh"
 cache="${SPROUT_CACHE:-/var/cache/sprout}"
 suite=bookworm
 files="$here/rootfs"
@@ -165,13 +167,7 @@ fi
 # --- stage 1: the base ---------------------------------------------------------------------------
 
 build_base() {
-  if ! command -v debootstrap >/dev/null; then
-    say "installing debootstrap"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1; then
-      say "apt-get update" && apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-    fi
-  fi
+  host_packages_ensure debootstrap
 
   tmp="$bases/$base_version.tmp"
   log="$bases/$base_version.log"

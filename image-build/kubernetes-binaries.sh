@@ -8,6 +8,9 @@
 # Environment: SPROUT_CACHE (default /var/cache/sprout).
 set -euo pipefail
 
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../scripts/lib/host-packages.sh
+. "$here/../scripts/lib/host-packages.sh"
 cache="${SPROUT_CACHE:-/var/cache/sprout}"
 binaries=(kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
 say() { echo "kubernetes-binaries: $*" >&2; }
@@ -29,16 +32,22 @@ version="$(apt-cache showsrc kubernetes | awk '/^Version:/ {print $2; exit}')"
 [ -n "$version" ] || { say "Debian's kubernetes source package was not found"; exit 1; }
 out="$cache/kubernetes/$version/bin"
 
-missing=0
-for b in "${binaries[@]}"; do [ -x "$out/$b" ] || missing=1; done
-if [ "$missing" = 0 ]; then
+cached() {
+  for b in "${binaries[@]}"; do [ -x "$out/$b" ] || return 1; done
   say "cached: $out"
   echo "$out"
-  exit 0
-fi
+}
+cached && exit 0
 
-say "building Kubernetes $version from source (about 5 minutes on 2 cores; cached afterwards)"
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go rsync jq dpkg-dev >/dev/null
+# One build at a time: a second one (another test run, a second `sprout up`) would delete the
+# source tree under the first. It waits, then finds the first one's binaries.
+mkdir -p "$cache/kubernetes"
+exec 9>"$cache/kubernetes/.lock"
+say "waiting for the build lock" && flock 9
+cached && exit 0
+
+say "building Kubernetes $version from source (about 10 minutes on 2 cores; cached afterwards)"
+host_packages_ensure golang-go dpkg-dev rsync jq
 work="$cache/kubernetes/$version/src"
 rm -rf "$work" && mkdir -p "$work"
 (cd "$work" && apt-get source -qq kubernetes >/dev/null)

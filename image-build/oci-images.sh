@@ -31,6 +31,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../scripts/lib/host-packages.sh
+. "$here/../scripts/lib/host-packages.sh"
 cache="${SPROUT_CACHE:-/var/cache/sprout}/images"
 start=$(date +%s)
 say() { echo "oci-images: [$(($(date +%s) - start))s] $*" >&2; }
@@ -43,16 +45,7 @@ TOOLBOX_REF=sprout.dev/toolbox:1
 umask 022
 export LC_ALL=C
 
-apt_install() { # apt_install PKG…: installs what is missing, updating the package lists once if needed
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 && return 0
-  say "apt-get update" && apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-missing=()
-command -v gcc >/dev/null || missing+=(gcc)
-[ -f /usr/include/stdio.h ] || missing+=(libc6-dev)
-command -v jq >/dev/null || missing+=(jq)
-if [ ${#missing[@]} -gt 0 ]; then say "installing ${missing[*]}" && apt_install "${missing[@]}"; fi
+host_packages_ensure gcc libc6-dev jq
 
 arch="$(dpkg --print-architecture)"
 case "$arch" in amd64 | arm64) ;; *) die "unsupported architecture $arch" ;; esac

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterOfNamespace, uplinkName } from "../../coordinator/providers/local/node-network.js";
 import { cleanupCluster, listMachines } from "../../coordinator/providers/local/node-machine.js";
+import { testNodeImage } from "./harness.js";
 
 const TEST_CLUSTER = /^it[0-9a-f]{6}$/;
 
@@ -41,7 +42,18 @@ async function sweep(): Promise<void> {
   for (const cluster of clusters) ip(["link", "del", uplinkName(cluster)]);
 }
 
+/**
+ * Both node images, built (or found in the cache) once before any suite: on a fresh machine the
+ * first build takes about ten minutes (Kubernetes from source), which no suite's hook timeout
+ * should have to absorb, and a build failure then fails the run up front, with its log.
+ */
+async function images(): Promise<void> {
+  await testNodeImage("sprout");
+  await testNodeImage("vanilla");
+}
+
 export async function setup(): Promise<() => Promise<void>> {
   await sweep();
+  await images();
   return sweep;
 }
