@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["shared/**/*.test.ts", "coordinator/**/*.test.ts", "agent/**/*.test.ts", "bench/**/*.test.ts", "packer/**/*.test.ts"],
+          include: ["shared/**/*.test.ts", "coordinator/**/*.test.ts", "agent/**/*.test.ts", "bench/**/*.test.ts", "packer/**/*.test.ts", "scripts/**/*.test.ts"],
           testTimeout: 30_000,
         },
       },
