@@ -45,7 +45,9 @@ export async function pullRun(spec: ClusterSpec, yaml: string, o: { workDir: str
     return failedRun(base, err, t0, cpu0);
   } finally {
     await cli(["down", dir], () => {});
+    // The cluster is gone: its deployment (PKI) and its admin kubeconfig (a client key) go too.
     await rm(dir, { recursive: true, force: true });
+    await rm(kubeconfig, { force: true });
   }
 }
 
