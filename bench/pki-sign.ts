@@ -18,15 +18,9 @@ import { forgePrivateKeyFromPem, generateRsaKeyPair, privateKeyObject } from "..
 import { signNodeCertificate, validateNodeCsr } from "../coordinator/pki/node-csr.js";
 import type { NodeCsrExpectations } from "../coordinator/pki/node-csr.js";
 import { asn1ToBuffer, signCertificate } from "../shared/tbs-signer.js";
+import { latencyStats, type LatencyStats } from "./stats.js";
 
-interface Stats {
-  samples: number;
-  perSecond: number;
-  meanMs: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
+type Stats = LatencyStats & { perSecond: number };
 
 const WARMUP = 10;
 const { values } = parseArgs({ options: { n: { type: "string", default: "200" } } });
@@ -44,18 +38,8 @@ function measure<T>(inputs: T[], fn: (input: T) => unknown): Stats {
     fn(input);
     ms.push(performance.now() - start);
   }
-  ms.sort((a, b) => a - b);
   const total = ms.reduce((a, b) => a + b, 0);
-  const at = (p: number) => ms[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]!;
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return {
-    samples: ms.length,
-    perSecond: Math.round((ms.length / total) * 1000),
-    meanMs: round(total / ms.length),
-    p50Ms: round(at(50)),
-    p99Ms: round(at(99)),
-    maxMs: round(ms[ms.length - 1]!),
-  };
+  return { ...latencyStats(ms, 3), perSecond: Math.round((ms.length / total) * 1000) };
 }
 
 async function timed<T>(what: string, fn: () => Promise<T> | T): Promise<[T, number]> {

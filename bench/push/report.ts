@@ -2,6 +2,7 @@ import { forksFor, type DeployRun, type Scenario } from "./run-record.js";
 import { median } from "../stats.js";
 import { pullModel, pushModel, type Prediction, type SideModel } from "./model.js";
 import type { Series } from "./chart.js";
+import { joinLabel, machineLabel, type JoinRecord, type MeasuringMachine } from "./run-meta.js";
 
 // Medians, model errors, the Markdown summary and the CSV of the deployment benchmark.
 
@@ -77,12 +78,14 @@ export interface SummaryInput {
   points: Point[];
   models: Map<Variant, SideModel>;
   modelSizes: number[];
-  join?: { nodes: number; joinsPerSecond: number; p50Ms: number; p99Ms: number; peakRssMiB: number };
+  join?: JoinRecord;
   command: string;
   rttMs: number;
   mirrorMBps: number;
-  /** "2 cores, 24 GiB" */
-  machine: string;
+  /** The machine that measured the runs (not the one rendering the report). */
+  machine: MeasuringMachine;
+  /** When the runs were measured. */
+  measuredAt?: string;
   /** Set when the coordinator load test did not run and the pull model used a default rate. */
   joinRateAssumed?: number;
 }
@@ -95,7 +98,7 @@ export function renderSummary(i: SummaryInput): string {
   const predicted = (v: Variant, n: number): Prediction | undefined => i.models.get(v)?.predict(n);
   const lines: string[] = [];
   lines.push(`# Deployment time: Sprout (pull) against push (Kubespray-style over SSH)`, "");
-  lines.push(`Produced by \`${i.command}\` on ${new Date().toISOString().slice(0, 10)}: real clusters on one machine (${i.machine}). The push workstation reaches the nodes' sshd through a WAN relay with ${i.rttMs} ms RTT. The pull side's agents reach the coordinator directly, as they reach an in-cloud coordinator (#6) on the cloud's network. In the vanilla scenario the push side installs from a package mirror capped at ${i.mirrorMBps} MB/s for all nodes together, reached directly (no added latency, which favours push).`, "");
+  lines.push(`Measured by \`${i.command}\`${i.measuredAt ? ` on ${i.measuredAt.slice(0, 10)}` : ""}: real clusters on one machine (${machineLabel(i.machine)}). The push workstation reaches the nodes' sshd through a WAN relay with ${i.rttMs} ms RTT. The pull side's agents reach the coordinator directly, as they reach an in-cloud coordinator (#6) on the cloud's network. In the vanilla scenario the push side installs from a package mirror capped at ${i.mirrorMBps} MB/s for all nodes together, reached directly (no added latency, which favours push).`, "");
   lines.push("Time = from the machines starting to boot until every node is Ready, a pod runs on every worker (the service nodes' pods write to the shared GlusterFS volume) and the edge answers HTTP. Minutes; ratio = push / pull.", "");
   lines.push("## Measured", "");
   lines.push(`| nodes | ${present.map((v) => v.label).join(" | ")} |`, `|---:|${present.map(() => "---:|").join("")}`);
@@ -152,7 +155,7 @@ export function renderSummary(i: SummaryInput): string {
   if (i.joinRateAssumed !== undefined) lines.push("", `**No coordinator load test result: the pull model assumed ${i.joinRateAssumed} joins/s.**`);
   if (i.join) {
     lines.push("", "## Coordinator under load", "");
-    lines.push(`${i.join.nodes} virtual nodes joining at once (real TLS, CSR signing, event streams, manifest refetches): **${i.join.joinsPerSecond} joins/s**, p50 ${(i.join.p50Ms / 1000).toFixed(1)} s, **p99 ${(i.join.p99Ms / 1000).toFixed(1)} s**, coordinator peak ${i.join.peakRssMiB} MiB.`);
+    lines.push(joinLabel(i.join));
   }
   lines.push("");
   return lines.join("\n");
