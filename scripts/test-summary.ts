@@ -98,6 +98,7 @@ if (process.argv[2] === "closing-line") {
   }
   if (counts && counts.skipped > 0) console.log(`${counts.skipped} skipped on purpose (it.skip, it.todo, ctx.skip)`);
   for (const note of counts?.notes ?? []) console.log(`failed: ${note}`);
-  if (!counts && Number(code) !== 0) console.log(`failed: vitest exited ${code} before reporting any result`);
+  if (Number(code) !== 0 && !counts) console.log(`failed: vitest exited ${code} before reporting any result`);
+  else if (Number(code) !== 0 && counts!.failed === 0) console.log(`failed: vitest exited ${code} with no failed test counted (a global setup or the runner itself; see above)`);
   console.log(closingLine(counts, Number(code)));
 }
