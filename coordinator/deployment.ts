@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { ClusterSpec } from "../shared/cluster-spec.js";
@@ -38,13 +38,18 @@ export function deploymentPaths(dir: string): DeploymentPaths {
 }
 
 export async function loadClusterSpec(paths: DeploymentPaths): Promise<ClusterSpec> {
+  const spec = await readClusterSpec(paths);
+  if (!spec) throw new UserError(`${paths.clusterYaml} not found: run \`sprout init ${paths.root}\` first`);
+  return spec;
+}
+
+/** The deployment's spec, validated; undefined when it has no cluster.yaml yet. */
+export async function readClusterSpec(paths: DeploymentPaths): Promise<ClusterSpec | undefined> {
   let text: string;
   try {
     text = await readFile(paths.clusterYaml, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new UserError(`${paths.clusterYaml} not found: run \`sprout init ${paths.root}\` first`);
-    }
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Error(`cannot read ${paths.clusterYaml}`, { cause: err });
   }
   return parseYamlWith(ClusterSpec, text, paths.clusterYaml);
@@ -55,14 +60,17 @@ export function clusterNameFor(dir: string): string {
   return basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "sprout";
 }
 
-/** Creates the directory with a commented `cluster.yaml`; never overwrites an existing one. */
-export async function initDeployment(dir: string, name: string): Promise<{ paths: DeploymentPaths; created: boolean }> {
+/**
+ * Creates the directory with a commented `cluster.yaml`; never overwrites an existing one, which
+ * is validated before anything is written, so a bad one changes nothing on disk.
+ */
+export async function initDeployment(dir: string, name: string): Promise<{ paths: DeploymentPaths; created: boolean; spec: ClusterSpec }> {
   const paths = deploymentPaths(dir);
+  const existing = await readClusterSpec(paths);
   await mkdir(paths.root, { recursive: true });
   await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-  const exists = await stat(paths.clusterYaml).then(() => true, () => false);
-  if (!exists) await writeFileAtomic(paths.clusterYaml, CLUSTER_YAML_TEMPLATE.replace("{{name}}", name), 0o644);
-  return { paths, created: !exists };
+  if (!existing) await writeFileAtomic(paths.clusterYaml, CLUSTER_YAML_TEMPLATE.replace("{{name}}", name), 0o644);
+  return { paths, created: !existing, spec: existing ?? (await loadClusterSpec(paths)) };
 }
 
 /** A path written in cluster.yaml (a key file, known_hosts): `~/…` is the user's home; a relative one is the deployment directory's. */

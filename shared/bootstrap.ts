@@ -11,7 +11,7 @@ import { NodeRole, NodeName } from "./roles.js";
  */
 export const DEFAULT_BOOTSTRAP_PATH = "/etc/sprout/bootstrap.yaml";
 
-export const Bootstrap = z.object({
+export const Bootstrap = z.strictObject({
   apiVersion: z.literal("sprout.dev/v1alpha1").default("sprout.dev/v1alpha1"),
   kind: z.literal("Bootstrap").default("Bootstrap"),
   /** Tried in order; several allow a standby coordinator. */

@@ -28,7 +28,7 @@ const common = {
 /** Login user of the image (cloud-init's default user): Debian's images use `debian`, its AMIs `admin`. */
 const sshUser = (fallback: string) => z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default(fallback);
 
-export const OpenStackProvider = z.object({
+export const OpenStackProvider = z.strictObject({
   type: z.literal("openstack"),
   ...common,
   sshUser: sshUser("debian"),
@@ -40,7 +40,7 @@ export const OpenStackProvider = z.object({
   volumeType: Name.optional(),
 });
 
-export const AwsProvider = z.object({
+export const AwsProvider = z.strictObject({
   type: z.literal("aws"),
   ...common,
   sshUser: sshUser("admin"),
@@ -48,7 +48,7 @@ export const AwsProvider = z.object({
   availabilityZone: Name.optional(),
 });
 
-export const GcpProvider = z.object({
+export const GcpProvider = z.strictObject({
   type: z.literal("gcp"),
   ...common,
   sshUser: sshUser("debian"),
@@ -57,7 +57,7 @@ export const GcpProvider = z.object({
   zone: Name,
 });
 
-export const AzureProvider = z.object({
+export const AzureProvider = z.strictObject({
   type: z.literal("azure"),
   ...common,
   sshUser: sshUser("debian"),

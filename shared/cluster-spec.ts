@@ -14,7 +14,7 @@ import { AwsProvider, AzureProvider, GcpProvider, OpenStackProvider } from "./cl
 /** A positive duration: a token that lives 0 seconds could never be used. */
 const Duration = z.string().regex(/^[1-9]\d*(s|m|h|d)$/, "must be a positive duration like 30s, 15m, 2h or 1d");
 
-export const NodeGroup = z.object({
+export const NodeGroup = z.strictObject({
   name: NodeName,
   roles: z.array(NodeRole).min(1).refine((r) => new Set(r).size === r.length, "roles must not repeat"),
   count: z.number().int().min(0).max(5000),
@@ -25,7 +25,7 @@ export const NodeGroup = z.object({
 export type NodeGroup = z.infer<typeof NodeGroup>;
 
 export const Networks = z
-  .object({
+  .strictObject({
     /** Addresses of the nodes themselves (local provider: the bridge subnet). */
     nodeCidr: Ipv4Cidr.default("10.240.0.0/24"),
     podCidr: Ipv4Cidr.default("10.244.0.0/16"),
@@ -37,7 +37,7 @@ export const Networks = z
   .prefault({});
 
 export const Storage = z
-  .object({
+  .strictObject({
     /** GlusterFS replica count: each file lives on this many storage nodes. At most the number of storage nodes, which must be a multiple of it. */
     replication: z.number().int().min(1).max(16).default(1),
     /** Size of each storage node's volume (the local provider's disk; clouds' block volumes). */
@@ -55,7 +55,7 @@ export const Storage = z
   .prefault({});
 
 export const Edge = z
-  .object({
+  .strictObject({
     /** Host names are `<name>.<baseDomain>`; default is `<edge-ip>.nip.io`. */
     baseDomain: z
       .string()
@@ -67,11 +67,11 @@ export const Edge = z
      */
     openPorts: z.array(z.number().int().min(1).max(65535)).max(32).default([22, 80, 443]),
     /** Your own certificate and key (PEM) for HTTPS, paths relative to the deployment directory; default: one from the cluster CA. */
-    tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+    tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   })
   .prefault({});
 
-export const EgressProxy = z.object({
+export const EgressProxy = z.strictObject({
   httpProxy: z.url().optional(),
   httpsProxy: z.url().optional(),
   /** Added to the NO_PROXY Sprout derives from the cluster's own networks and names. */
@@ -79,7 +79,7 @@ export const EgressProxy = z.object({
 });
 
 /** A machine the ssh provider turns into a node: how to reach it over SSH and which roles it takes. */
-export const SshHost = z.object({
+export const SshHost = z.strictObject({
   /** Where SSH reaches the host (an address or a DNS name). */
   address: z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/, "must be an IPv4 address or a host name"),
   port: z.number().int().min(1).max(65535).default(22),
@@ -96,8 +96,8 @@ export const SshHost = z.object({
 export type SshHost = z.infer<typeof SshHost>;
 
 export const Provider = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("local") }),
-  z.object({
+  z.strictObject({ type: z.literal("local") }),
+  z.strictObject({
     type: z.literal("ssh"),
     /** known_hosts for hosts without a pinned hostKey (default ~/.ssh/known_hosts). */
     knownHosts: z.string().min(1).optional(),
@@ -110,20 +110,20 @@ export const Provider = z.discriminatedUnion("type", [
 ]);
 
 export const CoordinatorOptions = z
-  .object({
+  .strictObject({
     /** Where the coordinator listens. */
     listen: z.string().regex(/^[^:]+:\d{1,5}$/, "must be host:port").default("127.0.0.1:7443"),
     /** Extra names/addresses in the coordinator's serving certificate (what agents dial). */
     advertise: z.array(z.string()).default([]),
     joinRateLimit: z
-      .object({ perSecond: z.number().positive().default(50), burst: z.number().int().positive().default(200) })
+      .strictObject({ perSecond: z.number().positive().default(50), burst: z.number().int().positive().default(200) })
       .prefault({}),
     tokenTtl: Duration.default("2h"),
   })
   .prefault({});
 
 export const ClusterSpec = z
-  .object({
+  .strictObject({
     apiVersion: z.literal("sprout.dev/v1alpha1").default("sprout.dev/v1alpha1"),
     kind: z.literal("Cluster").default("Cluster"),
     name: NodeName,

@@ -1,6 +1,7 @@
-import { LineCounter, parseDocument, isNode } from "yaml";
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from "yaml";
 import type { z } from "zod";
 import { ValidationError } from "./errors.js";
+import { closestField, knownFieldsAt } from "./known-fields.js";
 
 /** Formats a zod issue path the way users write it: `nodeGroups[1].count`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -18,14 +19,48 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
+/** One problem per bad field: an issue with unknown keys becomes one per key, at that key. */
+interface Problem {
+  path: PropertyKey[];
+  message: string;
+  /** The problem is a key that should not be there: point at the key, not its value. */
+  atKey: boolean;
+}
+
+function problemsOf(schema: z.ZodType, value: unknown, issues: readonly z.core.$ZodIssue[]): Problem[] {
+  return issues.flatMap((i): Problem[] => {
+    if (i.code !== "unrecognized_keys") return [{ path: [...i.path], message: issueMessage(i), atKey: false }];
+    const known = knownFieldsAt(schema, value, i.path);
+    return i.keys.map((key) => {
+      const near = closestField(key, known);
+      const hint = near ? `did you mean "${near}"?` : known.length > 0 ? `known fields here: ${known.join(", ")}` : "";
+      return { path: [...i.path, key], message: `unknown field${hint ? `; ${hint}` : ""}`, atKey: true };
+    });
+  });
+}
+
 /** Validates an already-parsed value; throws `ValidationError` naming every bad field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new ValidationError(
     where,
-    result.error.issues.map((i) => ({ path: formatPath(i.path), message: issueMessage(i) })),
+    problemsOf(schema, value, result.error.issues).map((p) => ({ path: formatPath(p.path), message: p.message })),
   );
+}
+
+/** The line of the deepest node of `path` the document has (of the key itself for `atKey`). */
+function lineOf(doc: Document, lineCounter: LineCounter, p: Problem): number | undefined {
+  if (p.atKey) {
+    const parent = doc.getIn(p.path.slice(0, -1) as unknown[], true);
+    const pair = isMap(parent) ? parent.items.find((it) => isScalar(it.key) && it.key.value === p.path.at(-1)) : undefined;
+    if (isNode(pair?.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]).line;
+  }
+  for (let n = p.path.length; n >= 0; n--) {
+    const node = doc.getIn(p.path.slice(0, n) as unknown[], true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return undefined;
 }
 
 /**
@@ -46,20 +81,12 @@ export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, wher
       })),
     );
   }
-  const value: unknown = doc.toJS();
-  const result = schema.safeParse(value ?? {});
+  const value: unknown = doc.toJS() ?? {};
+  const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new ValidationError(
     where,
-    result.error.issues.map((i) => {
-      // Point at the deepest node that exists in the document for this path.
-      let line: number | undefined;
-      for (let n = i.path.length; n >= 0 && line === undefined; n--) {
-        const node = doc.getIn(i.path.slice(0, n) as unknown[], true);
-        if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
-      }
-      return { path: formatPath(i.path), message: issueMessage(i), line };
-    }),
+    problemsOf(schema, value, result.error.issues).map((p) => ({ path: formatPath(p.path), message: p.message, line: lineOf(doc, lineCounter, p) })),
   );
 }
 

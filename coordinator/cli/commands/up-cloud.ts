@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { clusterNameFor, initDeployment, loadClusterSpec } from "../../deployment.js";
+import { clusterNameFor, initDeployment } from "../../deployment.js";
 import { Coordinator } from "../../coordinator.js";
 import { acquireStateLock } from "../../state/state-lock.js";
 import { renderCloud } from "../../providers/cloud/render-cloud.js";
@@ -18,8 +18,7 @@ import type { UpOptions } from "./up.js";
  * to go on.
  */
 export async function upCloud(dir: string, options: UpOptions): Promise<number> {
-  const { paths } = await initDeployment(dir, clusterNameFor(dir));
-  const spec = await loadClusterSpec(paths);
+  const { paths, spec } = await initDeployment(dir, clusterNameFor(dir));
   const provider = spec.provider as CloudProvider;
   const release = await acquireStateLock(paths.lock);
   let rendered;

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { createLogger } from "../../../shared/log.js";
 import { NODE_PATHS } from "../../../shared/node-manifest.js";
-import { clusterNameFor, initDeployment, loadClusterSpec } from "../../deployment.js";
+import { clusterNameFor, initDeployment } from "../../deployment.js";
 import { parseListen, startCoordinator } from "../../start.js";
 import { ensureNodeNetwork } from "../../providers/local/node-network.js";
 import { planNodes, withWorkers } from "../../providers/local/node-plan.js";
@@ -23,8 +23,8 @@ import { followToEnd } from "./up-follow.js";
  * (`sprout down` removes them).
  */
 export async function upMachines(dir: string, options: UpOptions): Promise<number> {
-  const { paths } = await initDeployment(dir, clusterNameFor(dir));
-  const base = withWorkers(await loadClusterSpec(paths), options.workers);
+  const { paths, spec: written } = await initDeployment(dir, clusterNameFor(dir));
+  const base = withWorkers(written, options.workers);
   const nodes = planNodes(base);
   progress(`sprout up ${base.name}: ${nodes.length} node machine(s)`);
   const image = await ensureNodeImage((line) => progress(color.dim(`  ${line}`)));

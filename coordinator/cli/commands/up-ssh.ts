@@ -4,7 +4,7 @@ import type { ClusterSpec, PlannedNode, SshHost } from "../../../shared/cluster-
 import { planNodes } from "../../../shared/cluster-spec.js";
 import { UserError } from "../../../shared/errors.js";
 import { createLogger } from "../../../shared/log.js";
-import { clusterNameFor, initDeployment, loadClusterSpec, userPath, type DeploymentPaths } from "../../deployment.js";
+import { clusterNameFor, initDeployment, userPath, type DeploymentPaths } from "../../deployment.js";
 import { parseListen, startCoordinator } from "../../start.js";
 import { ensureNodeImage, imageBuildFile } from "../../providers/local/node-image.js";
 import { probeAgentIn } from "../../providers/local/agent-probe.js";
@@ -23,8 +23,7 @@ import { followToEnd } from "./up-follow.js";
  * exactly as machines booted from the image do. Host keys are verified: pinned or known_hosts.
  */
 export async function upSsh(dir: string, options: UpOptions): Promise<number> {
-  const { paths } = await initDeployment(dir, clusterNameFor(dir));
-  const spec = await loadClusterSpec(paths);
+  const { paths, spec } = await initDeployment(dir, clusterNameFor(dir));
   if (spec.provider.type !== "ssh") throw new UserError(`${paths.clusterYaml}: provider.type is ${spec.provider.type}; --provider ssh needs provider: { type: ssh, hosts: [...] }`);
   const provider = spec.provider;
   const nodes = planNodes(spec);

@@ -7,7 +7,7 @@ import { durationMs } from "../../../shared/cluster-spec.js";
 import { NODE_PATHS } from "../../../shared/node-manifest.js";
 import type { ClusterStatus } from "../../../shared/status.js";
 import type { BootstrapInput } from "../../../shared/bootstrap.js";
-import { clusterNameFor, deploymentPaths, initDeployment, loadClusterSpec } from "../../deployment.js";
+import { clusterNameFor, deploymentPaths, initDeployment, readClusterSpec } from "../../deployment.js";
 import { UserError } from "../../../shared/errors.js";
 import { parseListen, startCoordinator } from "../../start.js";
 import { createNodeNetwork, destroyNodeNetwork } from "../../providers/local/node-network.js";
@@ -42,15 +42,15 @@ export interface UpOptions {
 
 export async function upCommand(dir: string, options: UpOptions): Promise<number> {
   if (options.machines) {
-    const provider = (await loadClusterSpec(deploymentPaths(dir)).catch(() => undefined))?.provider.type ?? "local";
+    const provider = (await readClusterSpec(deploymentPaths(dir)))?.provider.type ?? "local";
     const wanted = options.provider ?? provider;
     if (wanted !== provider) throw new UserError(`--provider ${wanted}, but ${join(resolve(dir), "cluster.yaml")} configures provider.type: ${provider}; set provider there (hosts and all) and run again`);
     if (wanted === "ssh") return upSsh(dir, options);
     if (wanted !== "local") return upCloud(dir, options);
     return upMachines(dir, options);
   }
-  const { paths } = await initDeployment(dir, clusterNameFor(dir));
-  const spec = withWorkers(await loadClusterSpec(paths), options.workers);
+  const { paths, spec: written } = await initDeployment(dir, clusterNameFor(dir));
+  const spec = withWorkers(written, options.workers);
   const nodes = planNodes(spec);
   const rootOf = (n: PlannedNode) => join(paths.stateDir, "dry-run", n.name);
   const logOf = (n: PlannedNode) => join(paths.stateDir, "dry-run", `${n.name}.log`);
