@@ -32,7 +32,7 @@ describe("unknown fields in files a user writes", () => {
   ];
 
   for (const c of cases) {
-    for (const command of [["up"], ["up", "--dry-run"], ["init"], ["serve"]]) {
+    for (const command of [["up"], ["up", "--dry-run"], ["init"], ["serve"], ["down"]]) {
       it(`sprout ${command.join(" ")} refuses ${c.path} (${c.name}) and writes nothing`, async () => {
         const dir = await deployment(`${c.name}-${command.join("")}`, c.yaml);
         const r = await run(process.execPath, [SPROUT_CLI, command[0]!, dir, ...command.slice(1)]);

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../../../shared/errors.js";
-import { clusterNameFor, deploymentPaths, loadClusterSpec } from "../../deployment.js";
+import { clusterNameFor, deploymentPaths, readClusterSpec } from "../../deployment.js";
 import { cleanupCluster, listMachines } from "../../providers/local/node-machine.js";
 import { destroyNodeNetwork } from "../../providers/local/node-network.js";
 import { readServeInfo } from "../serve-info.js";
@@ -16,7 +16,9 @@ import { progress } from "../output.js";
  */
 export async function downCommand(dir: string): Promise<number> {
   const paths = deploymentPaths(dir);
-  const spec = await loadClusterSpec(paths).catch(() => undefined);
+  // Without a cluster.yaml the directory's name is the cluster's. A cluster.yaml that does not
+  // validate is an error, not a guess: it may name another cluster or another provider.
+  const spec = await readClusterSpec(paths);
   const name = spec?.name ?? clusterNameFor(dir);
   // Machines Sprout did not create are not Sprout's to remove, and forgetting their nodes here
   // would leave them running with identities the cluster no longer knows.
