@@ -43,7 +43,7 @@ cached && exit 0
 # source tree under the first. It waits, then finds the first one's binaries.
 mkdir -p "$cache/kubernetes"
 exec 9>"$cache/kubernetes/.lock"
-say "waiting for the build lock" && flock 9
+flock -n 9 || { say "waiting for another Kubernetes build to finish" && flock 9; }
 cached && exit 0
 
 say "building Kubernetes $version from source (about 10 minutes on 2 cores; cached afterwards)"
