@@ -17,6 +17,7 @@ import { runSteps } from "./executor/executor.js";
 import { renderPlan } from "./executor/plan-format.js";
 import { runAgent } from "./run.js";
 import { runEdgeController } from "./edge/edge-controller.js";
+import { runNodeRolesController } from "./node-roles/node-roles-controller.js";
 import { printFacts, runPushedStep } from "./push-module.js";
 
 const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its Sprout coordinator
@@ -25,6 +26,7 @@ usage:
   sprout-agent run  [--bootstrap FILE] [--root DIR] [--once] [--join-timeout SECONDS]
   sprout-agent plan [--bootstrap FILE] [--root DIR] [--manifest FILE]
   sprout-agent edge --server URL --ca FILE --cert FILE --key FILE --base-domain NAME [--address IP]
+  sprout-agent node-roles --server URL --ca FILE --cert FILE --key FILE --master-label KEY
   sprout-agent step [--args FILE]
   sprout-agent facts
   sprout-agent version
@@ -36,6 +38,8 @@ usage:
 
   edge              the edge node's Ingress controller: routes Ingress objects through nginx
                     (run by sprout-edge.service, which the agent configures on edge nodes)
+  node-roles        the master's node-role labeller: node-role.kubernetes.io labels from each
+                    node's Sprout roles (run by sprout-node-roles.service on masters)
   step              run one step pushed by a workstation, like an Ansible module: the request
                     (JSON) from --args FILE or the first line of stdin (bench/push, the baseline)
   facts             print this machine's facts as JSON (the push baseline's fact gathering)
@@ -57,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
       key: { type: "string" },
       "base-domain": { type: "string" },
       address: { type: "string" },
+      "master-label": { type: "string" },
       args: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -92,6 +97,14 @@ async function main(argv: string[]): Promise<number> {
       const controller = new AbortController();
       for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
       await runEdgeController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, baseDomain: values["base-domain"]!, address: values.address, host, log: log.child({ component: "edge" }), signal: controller.signal });
+      return 0;
+    }
+    case "node-roles": {
+      const missing = (["server", "ca", "cert", "key", "master-label"] as const).filter((k) => !values[k]);
+      if (missing.length > 0) throw new UserError(`node-roles needs ${missing.map((k) => `--${k}`).join(", ")}`);
+      const controller = new AbortController();
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      await runNodeRolesController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, masterLabel: values["master-label"]!, log: log.child({ component: "node-roles" }), signal: controller.signal });
       return 0;
     }
     default:

@@ -21,6 +21,7 @@ export const CertProfileName = z.enum([
   "kube-proxy",
   "edge-server",
   "edge-controller",
+  "node-roles",
 ]);
 export type CertProfileName = z.infer<typeof CertProfileName>;
 
@@ -95,6 +96,8 @@ export const CERT_PROFILES: Record<CertProfileName, CertProfile> = {
   },
   // The edge's Ingress controller reads Ingresses and Services (RBAC: group sprout:edge).
   "edge-controller": { ca: "cluster", roles: ["edge", "master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:edge:${n.name}`, organizations: ["sprout:edge"] }), sans: none },
+  // The master's node-role labeller reads and labels Nodes (RBAC: group sprout:node-roles).
+  "node-roles": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:node-roles:${n.name}`, organizations: ["sprout:node-roles"] }), sans: none },
 };
 
 export const SignRequest = z.object({

@@ -38,3 +38,13 @@ export function minorSupport(version: string): MinorSupport | undefined {
 }
 
 export const DEFAULT_KUBERNETES_VERSION = "1.20.2";
+
+/**
+ * The label and taint key kubeadm gives masters in that minor: `node-role.kubernetes.io/master`
+ * up to 1.23, `…/control-plane` from 1.24 on, where charts and operators tolerate and select only
+ * the new key (and workloads tolerating only the old one would land on masters).
+ */
+export function masterRoleLabel(kubernetesVersion: string): string {
+  const [major, minor] = minorOf(kubernetesVersion).split(".").map(Number) as [number, number];
+  return major === 1 && minor < 24 ? "node-role.kubernetes.io/master" : "node-role.kubernetes.io/control-plane";
+}

@@ -62,6 +62,20 @@ describe("local provider: sprout up, sprout down", () => {
     }
   });
 
+  it("kubectl get nodes shows every node's roles (the master's labeller, 1.20: master)", async () => {
+    const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", join(parent, "kubeconfig"), "--request-timeout=15s", ...args]);
+    const roles = async () =>
+      Object.fromEntries((await kubectl("get", "nodes", "--no-headers", "-o", "custom-columns=NAME:.metadata.name,LABELS:.metadata.labels")).stdout.trim().split("\n").map((l) => {
+        const [, name, labels] = /^(\S+)\s+(.*)$/.exec(l)!;
+        return [name!, [...labels!.matchAll(/node-role\.kubernetes\.io\/([a-z-]+)/g)].map((m) => m[1]).sort().join(",")];
+      }));
+    await waitFor(async () => (await roles())["service-2"] === "service", 60_000, "role labels on every node");
+    expect(await roles()).toEqual({ "master-1": "edge,master", "service-1": "service", "service-2": "service" });
+    const table = (await kubectl("get", "nodes")).stdout;
+    expect(table).toMatch(/^master-1\s+Ready\s+edge,master\s/m);
+    expect(table).not.toContain("<none>");
+  });
+
   it("the nodes turn Ready; a Deployment spreads over both workers; pods reach each other by IP and through a ClusterIP Service", async () => {
     // Written by `sprout up` itself.
     const kubeconfig = join(parent, "kubeconfig");

@@ -25,6 +25,7 @@ const LAYOUT: Record<CertProfileName, { base: string; ca: string }> = {
   "master-admin": { base: `${PKI}/master-admin`, ca: CA_PATHS.cluster },
   "edge-server": { base: `${PKI}/edge-server`, ca: CA_PATHS.cluster },
   "edge-controller": { base: `${PKI}/edge-controller`, ca: CA_PATHS.cluster },
+  "node-roles": { base: `${PKI}/node-roles`, ca: CA_PATHS.cluster },
 };
 
 /** The control plane's identities: the profiles only a master may request. */

@@ -342,8 +342,10 @@ describe("control-plane units", () => {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
     });
-    // The edge controller's read access and the default IngressClass; no storage without storage nodes.
-    expect(objects.slice(1).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ClusterRole/sprout:edge", "ClusterRoleBinding/sprout:edge", "IngressClass/sprout"]);
+    // The edge controller's read access and the default IngressClass, the node-role labeller's
+    // access to Nodes; no storage without storage nodes.
+    expect(objects.slice(1).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ClusterRole/sprout:edge", "ClusterRoleBinding/sprout:edge", "IngressClass/sprout", "ClusterRole/sprout:node-roles", "ClusterRoleBinding/sprout:node-roles"]);
+    expect(objects.find((o) => o.kind === "ClusterRole" && o.metadata.name === "sprout:node-roles")).toMatchObject({ rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] }] });
   });
 
   it("renders the same control plane under a directory prefix, on other ports, with other binaries", () => {

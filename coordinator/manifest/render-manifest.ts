@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { planNodes, roleCounts, type ClusterSpec } from "../../shared/cluster-spec.js";
 import { EDGE_TLS, NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import { nthAddress, parseCidr } from "../../shared/net.js";
-import { minorOf, minorSupport } from "../../shared/versions.js";
+import { masterRoleLabel, minorSupport } from "../../shared/versions.js";
 import type { NodeRecord } from "../state/records.js";
 import { renderKubeconfig } from "../../shared/kubeconfig.js";
 import { noProxyFor } from "./no-proxy.js";
@@ -92,7 +92,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
       nodeLabels,
       // Masters keep workloads off unless they are the only nodes.
       registerWithTaints: node.roles.includes("master") && planNodes(spec).some((n) => !n.roles.includes("master"))
-        ? [{ key: masterTaintKey(spec.kubernetesVersion), effect: "NoSchedule" }]
+        ? [{ key: masterRoleLabel(spec.kubernetesVersion), effect: "NoSchedule" }]
         : [],
     },
     storage: renderStorage(spec, node, facts.storageServers),
@@ -125,12 +125,3 @@ export function manifestHash(body: ManifestBody): string {
   return `sha256:${createHash("sha256").update(JSON.stringify(body)).digest("hex")}`;
 }
 
-/**
- * The taint that keeps workloads off masters, as kubeadm sets it for that minor: `master` up to
- * 1.23, `control-plane` from 1.24 on (where workloads tolerating only the old key would land on
- * masters, and the old key is no longer the one charts and operators tolerate).
- */
-export function masterTaintKey(kubernetesVersion: string): string {
-  const [major, minor] = minorOf(kubernetesVersion).split(".").map(Number) as [number, number];
-  return major === 1 && minor < 24 ? "node-role.kubernetes.io/master" : "node-role.kubernetes.io/control-plane";
-}

@@ -88,6 +88,26 @@ function renderEdgeObjects(): object[] {
   ];
 }
 
+/** The master's node-role labeller (group sprout:node-roles) reads Nodes and patches their labels. */
+function renderNodeRolesObjects(): object[] {
+  const labels = { "app.kubernetes.io/managed-by": "sprout" };
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "sprout:node-roles", labels },
+      rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "sprout:node-roles", labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "sprout:node-roles" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "sprout:node-roles" }],
+    },
+  ];
+}
+
 /**
  * The cluster objects the master applies: kube-proxy's identity (CN system:kube-proxy) gets the
  * role kubeadm gives it; the shared volume, where the cluster has one, becomes storage.
@@ -100,7 +120,7 @@ export function renderBootstrapRbac(m: NodeManifest): string {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
   };
-  const docs = [binding, ...renderEdgeObjects(), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
+  const docs = [binding, ...renderEdgeObjects(), ...renderNodeRolesObjects(), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
   return `# Written by sprout-agent; applied by ${RBAC_UNIT}.\n${docs}`;
 }
 

@@ -1,0 +1,56 @@
+import { z } from "zod";
+import type { Logger } from "../../shared/log.js";
+import { describeError } from "../../shared/errors.js";
+import { backoffDelay, sleep } from "../../shared/backoff.js";
+import { KubeClient, type KubeCredentials } from "../edge/kube-client.js";
+import { listOf } from "../edge/kube-objects.js";
+import { roleLabelPatch } from "./role-labels.js";
+
+const NODES = "/api/v1/nodes";
+
+/** What the controller reads of a Node. */
+const Node = z.object({ metadata: z.object({ name: z.string(), labels: z.record(z.string(), z.string()).default({}) }) });
+
+export interface NodeRolesOptions extends KubeCredentials {
+  /** The master's role label in this cluster's minor (masterRoleLabel). */
+  masterLabel: string;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+/**
+ * The master's node-role labeller (kops-controller does the same for kOps): lists the Nodes,
+ * gives each the `node-role.kubernetes.io/*` labels of its Sprout roles (and takes away those it
+ * no longer has), then waits for the next change to the Node list. A node that registers later,
+ * or re-registers after it was deleted, is labelled within a watch event. Errors are retried
+ * with backoff; nothing else waits on it.
+ */
+export async function runNodeRolesController(o: NodeRolesOptions): Promise<void> {
+  let failures = 0;
+  let client: KubeClient | undefined;
+  while (!o.signal.aborted) {
+    try {
+      client ??= await KubeClient.open(o);
+      const nodes = await client.list(NODES, listOf(Node), o.signal);
+      for (const n of nodes.items) {
+        const labels = roleLabelPatch(n.metadata.labels, o.masterLabel);
+        if (!labels) continue;
+        await client.mergePatch(`${NODES}/${encodeURIComponent(n.metadata.name)}`, { metadata: { labels } }, o.signal);
+        o.log.info("node role labels set", { node: n.metadata.name, labels });
+      }
+      failures = 0;
+      await client.changed(NODES, nodes.metadata.resourceVersion, o.signal);
+      // Node status changes come every few seconds per node: one list per burst is enough.
+      await sleep(1_000, o.signal).catch(() => undefined);
+    } catch (err) {
+      if (o.signal.aborted) break;
+      failures++;
+      const delay = backoffDelay(failures, { initialMs: 500, maxMs: 15_000 });
+      o.log.warn("node roles: retrying", { reason: describeError(err), retryInMs: Math.round(delay) });
+      await client?.close().catch(() => undefined);
+      client = undefined;
+      await sleep(delay, o.signal).catch(() => undefined);
+    }
+  }
+  await client?.close().catch(() => undefined);
+}
