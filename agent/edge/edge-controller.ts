@@ -1,10 +1,10 @@
 import type { Host } from "../host/host.js";
 import type { Logger } from "../../shared/log.js";
-import { describeError } from "../../shared/errors.js";
-import { abortReason, backoffDelay, sleep } from "../../shared/backoff.js";
+import { abortReason, sleep } from "../../shared/backoff.js";
 import { ingressRoutes, statusUpdates } from "./ingress-routes.js";
-import { Ingress, listOf, Service } from "./kube-objects.js";
-import { KubeClient, type KubeCredentials } from "./kube-client.js";
+import { Ingress, Service } from "./kube-objects.js";
+import { listOf, type KubeCredentials } from "../kube/kube-client.js";
+import { reconcileLoop } from "../kube/reconcile-loop.js";
 import { EDGE_PATHS, renderNginxRoutes } from "./nginx-routes.js";
 
 const INGRESSES = "/apis/networking.k8s.io/v1/ingresses";
@@ -28,11 +28,8 @@ export interface EdgeOptions extends KubeCredentials {
  */
 export async function runEdgeController(o: EdgeOptions): Promise<void> {
   const file = o.routesFile ?? EDGE_PATHS.routesFile;
-  let failures = 0;
-  let client: KubeClient | undefined;
-  while (!o.signal.aborted) {
-    try {
-      client ??= await KubeClient.open(o);
+  await reconcileLoop({ ...o, name: "edge controller" }, {
+    reconcile: async (client) => {
       const [ingresses, services] = await Promise.all([client.list(INGRESSES, listOf(Ingress), o.signal), client.list(SERVICES, listOf(Service), o.signal)]);
       const { routes, skipped } = ingressRoutes(ingresses.items, services.items, o.baseDomain);
       for (const s of skipped) o.log.warn("ingress path skipped", { reason: s });
@@ -41,29 +38,22 @@ export async function runEdgeController(o: EdgeOptions): Promise<void> {
       for (const u of o.address ? statusUpdates(ingresses.items, o.address) : []) {
         await client.mergePatch(`/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(u.namespace)}/ingresses/${encodeURIComponent(u.name)}/status`, { status: { loadBalancer: { ingress: u.ingress } } }, o.signal);
       }
-      failures = 0;
+      return { ingresses: ingresses.metadata.resourceVersion, services: services.metadata.resourceVersion };
+    },
+    changed: async (client, seen) => {
       // Whichever list changes first; the other watch is cancelled.
       const stop = new AbortController();
       const onAbort = () => stop.abort(abortReason(o.signal));
       o.signal.addEventListener("abort", onAbort, { once: true });
       try {
-        await Promise.race([client.changed(INGRESSES, ingresses.metadata.resourceVersion, stop.signal), client.changed(SERVICES, services.metadata.resourceVersion, stop.signal)]);
+        await Promise.race([client.changed(INGRESSES, seen.ingresses, stop.signal), client.changed(SERVICES, seen.services, stop.signal)]);
       } finally {
         stop.abort(new Error("next round"));
         o.signal.removeEventListener("abort", onAbort);
       }
       await sleep(200, o.signal).catch(() => undefined); // a burst of changes (apply -f of a list) costs one reload
-    } catch (err) {
-      if (o.signal.aborted) break;
-      failures++;
-      const delay = backoffDelay(failures, { initialMs: 500, maxMs: 15_000 });
-      o.log.warn("edge controller: retrying", { reason: describeError(err), retryInMs: Math.round(delay) });
-      await client?.close().catch(() => undefined);
-      client = undefined;
-      await sleep(delay, o.signal).catch(() => undefined);
-    }
-  }
-  await client?.close().catch(() => undefined);
+    },
+  });
 }
 
 /** Writes the routes and reloads nginx if they differ; returns whether it did. */

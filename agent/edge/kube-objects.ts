@@ -35,5 +35,3 @@ export const Service = z.object({
   spec: z.object({ clusterIP: z.string().optional(), ports: z.array(z.object({ name: z.string().optional(), port: z.number().int() })).default([]) }).default({ ports: [] }),
 });
 export type Service = z.infer<typeof Service>;
-
-export const listOf = <T extends z.ZodType>(item: T) => z.object({ metadata: z.object({ resourceVersion: z.string().optional() }).default({}), items: z.array(item) });

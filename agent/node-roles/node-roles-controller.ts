@@ -1,9 +1,8 @@
 import { z } from "zod";
 import type { Logger } from "../../shared/log.js";
-import { describeError } from "../../shared/errors.js";
-import { backoffDelay, sleep } from "../../shared/backoff.js";
-import { KubeClient, type KubeCredentials } from "../edge/kube-client.js";
-import { listOf } from "../edge/kube-objects.js";
+import { sleep } from "../../shared/backoff.js";
+import { listOf, type KubeCredentials } from "../kube/kube-client.js";
+import { reconcileLoop } from "../kube/reconcile-loop.js";
 import { roleLabelPatch } from "./role-labels.js";
 
 const NODES = "/api/v1/nodes";
@@ -26,11 +25,8 @@ export interface NodeRolesOptions extends KubeCredentials {
  * with backoff; nothing else waits on it.
  */
 export async function runNodeRolesController(o: NodeRolesOptions): Promise<void> {
-  let failures = 0;
-  let client: KubeClient | undefined;
-  while (!o.signal.aborted) {
-    try {
-      client ??= await KubeClient.open(o);
+  await reconcileLoop({ ...o, name: "node roles" }, {
+    reconcile: async (client) => {
       const nodes = await client.list(NODES, listOf(Node), o.signal);
       for (const n of nodes.items) {
         const labels = roleLabelPatch(n.metadata.labels, o.masterLabel);
@@ -38,19 +34,12 @@ export async function runNodeRolesController(o: NodeRolesOptions): Promise<void>
         await client.mergePatch(`${NODES}/${encodeURIComponent(n.metadata.name)}`, { metadata: { labels } }, o.signal);
         o.log.info("node role labels set", { node: n.metadata.name, labels });
       }
-      failures = 0;
-      await client.changed(NODES, nodes.metadata.resourceVersion, o.signal);
+      return nodes.metadata.resourceVersion;
+    },
+    changed: async (client, resourceVersion) => {
+      await client.changed(NODES, resourceVersion, o.signal);
       // Node status changes come every few seconds per node: one list per burst is enough.
       await sleep(1_000, o.signal).catch(() => undefined);
-    } catch (err) {
-      if (o.signal.aborted) break;
-      failures++;
-      const delay = backoffDelay(failures, { initialMs: 500, maxMs: 15_000 });
-      o.log.warn("node roles: retrying", { reason: describeError(err), retryInMs: Math.round(delay) });
-      await client?.close().catch(() => undefined);
-      client = undefined;
-      await sleep(delay, o.signal).catch(() => undefined);
-    }
-  }
-  await client?.close().catch(() => undefined);
+    },
+  });
 }

@@ -1,9 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { Agent, request } from "undici";
-import type { z } from "zod";
+import { z } from "zod";
 import { parseJsonWith } from "../../shared/validate.js";
 
-/** TLS client identity for the API server: the edge's own certificate, verified against the cluster CA. */
+/** A Kubernetes List response: its items, and the resourceVersion a watch continues from. */
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ metadata: z.object({ resourceVersion: z.string().optional() }).default({}), items: z.array(item) });
+
+/** TLS client identity for the API server: a controller's own certificate, verified against the cluster CA. */
 export interface KubeCredentials {
   server: string;
   caFile: string;
