@@ -69,8 +69,11 @@ describe("local provider: sprout up, sprout down", () => {
         const [, name, labels] = /^(\S+)\s+(.*)$/.exec(l)!;
         return [name!, [...labels!.matchAll(/node-role\.kubernetes\.io\/([a-z-]+)/g)].map((m) => m[1]).sort().join(",")];
       }));
-    await waitFor(async () => (await roles())["service-2"] === "service", 60_000, "role labels on every node");
-    expect(await roles()).toEqual({ "master-1": "edge,master", "service-1": "service", "service-2": "service" });
+    const wanted = { "master-1": "edge,master", "service-1": "service", "service-2": "service" };
+    // A node is labelled at the labeller's first round after it registered.
+    await waitFor(async () => JSON.stringify(await roles()) === JSON.stringify(wanted), 60_000, `role labels ${JSON.stringify(wanted)}`).catch(async (err: Error) => {
+      throw new Error(`${err.message}; last seen ${JSON.stringify(await roles())}`);
+    });
     const table = (await kubectl("get", "nodes")).stdout;
     expect(table).toMatch(/^master-1\s+Ready\s+edge,master\s/m);
     expect(table).not.toContain("<none>");
