@@ -69,8 +69,10 @@ export async function initDeployment(dir: string, name: string): Promise<{ paths
   const existing = await readClusterSpec(paths);
   await mkdir(paths.root, { recursive: true });
   await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-  if (!existing) await writeFileAtomic(paths.clusterYaml, CLUSTER_YAML_TEMPLATE.replace("{{name}}", name), 0o644);
-  return { paths, created: !existing, spec: existing ?? (await loadClusterSpec(paths)) };
+  if (existing) return { paths, created: false, spec: existing };
+  const text = CLUSTER_YAML_TEMPLATE.replace("{{name}}", name);
+  await writeFileAtomic(paths.clusterYaml, text, 0o644);
+  return { paths, created: true, spec: parseYamlWith(ClusterSpec, text, paths.clusterYaml) };
 }
 
 /** A path written in cluster.yaml (a key file, known_hosts): `~/…` is the user's home; a relative one is the deployment directory's. */

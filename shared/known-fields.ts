@@ -13,12 +13,19 @@ const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.de
 
 const WRAPPERS = new Set(["default", "prefault", "optional", "nullable", "readonly", "catch", "nonoptional", "success"]);
 
+/** The schema under the wrappers and pipes that do not change what a value looks like. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  const def = defOf(schema);
+  if (WRAPPERS.has(def.type) && def.innerType) return unwrap(def.innerType);
+  if (def.type === "pipe" && def.in) return unwrap(def.in);
+  return schema;
+}
+
 /** The object schemas a value at this point may be, unwrapped. */
 function objectsOf(schema: z.ZodType, value: unknown): z.ZodType[] {
-  const def = defOf(schema);
-  if (WRAPPERS.has(def.type) && def.innerType) return objectsOf(def.innerType, value);
-  if (def.type === "pipe" && def.in) return objectsOf(def.in, value);
-  if (def.type === "object") return [schema];
+  const inner = unwrap(schema);
+  const def = defOf(inner);
+  if (def.type === "object") return [inner];
   if (def.type === "union" && def.options) {
     const members = def.options.flatMap((o) => objectsOf(o, value));
     const tag = def.discriminator;
@@ -30,18 +37,13 @@ function objectsOf(schema: z.ZodType, value: unknown): z.ZodType[] {
 }
 
 function literalValues(s: z.ZodType | undefined): unknown[] {
-  if (!s) return [];
-  const def = defOf(s);
-  if (def.type === "literal") return def.values ?? [];
-  if (WRAPPERS.has(def.type) && def.innerType) return literalValues(def.innerType);
-  return [];
+  const def = s && defOf(unwrap(s));
+  return def?.type === "literal" ? (def.values ?? []) : [];
 }
 
 /** The schema that validates the value at `path` (one step: a key of an object, an index of an array). */
 function childSchema(schema: z.ZodType, key: PropertyKey, value: unknown): z.ZodType | undefined {
-  const def = defOf(schema);
-  if (WRAPPERS.has(def.type) && def.innerType) return childSchema(def.innerType, key, value);
-  if (def.type === "pipe" && def.in) return childSchema(def.in, key, value);
+  const def = defOf(unwrap(schema));
   if (def.type === "array" && def.element && typeof key === "number") return def.element;
   for (const o of objectsOf(schema, value)) {
     const field = defOf(o).shape?.[String(key)];
