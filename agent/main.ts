@@ -18,6 +18,9 @@ import { renderPlan } from "./executor/plan-format.js";
 import { runAgent } from "./run.js";
 import { runEdgeController } from "./edge/edge-controller.js";
 import { runNodeRolesController } from "./node-roles/node-roles-controller.js";
+import { runClusterDnsController, writeForwarders } from "./cluster-dns/dns-controller.js";
+import { runLoadBalancerController } from "./load-balancer/lb-controller.js";
+import { reservedPorts } from "./load-balancer/lb-allocation.js";
 import { printFacts, runPushedStep } from "./push-module.js";
 
 const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its Sprout coordinator
@@ -26,7 +29,11 @@ usage:
   sprout-agent run  [--bootstrap FILE] [--root DIR] [--once] [--join-timeout SECONDS]
   sprout-agent plan [--bootstrap FILE] [--root DIR] [--manifest FILE]
   sprout-agent edge --server URL --ca FILE --cert FILE --key FILE --base-domain NAME [--address IP]
+                    [--node-name N --lb-addresses IP,… --lb-ports FROM-TO --open-ports P,…]
   sprout-agent node-roles --server URL --ca FILE --cert FILE --key FILE --master-label KEY
+  sprout-agent cluster-dns --server URL --ca FILE --cert FILE --key FILE --domain NAME
+                          --kubernetes-version V --dns-ip IP [--upstream IP]...
+  sprout-agent cluster-dns-forwarders --dns-ip IP [--upstream IP]...
   sprout-agent step [--args FILE]
   sprout-agent facts
   sprout-agent version
@@ -40,6 +47,11 @@ usage:
                     (run by sprout-edge.service, which the agent configures on edge nodes)
   node-roles        the master's node-role labeller: node-role.kubernetes.io labels from each
                     node's Sprout roles (run by sprout-node-roles.service on masters)
+  cluster-dns       every node's cluster DNS feeder: unbound's records from Services and
+                    EndpointSlices (run by sprout-cluster-dns.service)
+  cluster-dns-forwarders
+                    writes unbound's forwarders: the --upstream addresses, else this node's
+                    resolvers (run by sprout-dns.service before unbound starts)
   step              run one step pushed by a workstation, like an Ansible module: the request
                     (JSON) from --args FILE or the first line of stdin (bench/push, the baseline)
   facts             print this machine's facts as JSON (the push baseline's fact gathering)
@@ -62,6 +74,14 @@ async function main(argv: string[]): Promise<number> {
       "base-domain": { type: "string" },
       address: { type: "string" },
       "master-label": { type: "string" },
+      "node-name": { type: "string" },
+      "lb-addresses": { type: "string" },
+      "lb-ports": { type: "string" },
+      "open-ports": { type: "string" },
+      domain: { type: "string" },
+      "kubernetes-version": { type: "string" },
+      "dns-ip": { type: "string" },
+      upstream: { type: "string", multiple: true, default: [] },
       args: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -96,7 +116,12 @@ async function main(argv: string[]): Promise<number> {
       if (missing.length > 0) throw new UserError(`edge needs ${missing.map((k) => `--${k}`).join(", ")}`);
       const controller = new AbortController();
       for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
-      await runEdgeController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, baseDomain: values["base-domain"]!, address: values.address, host, log: log.child({ component: "edge" }), signal: controller.signal });
+      const credentials = { server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key! };
+      const lb = loadBalancerFlags(values);
+      await Promise.all([
+        runEdgeController({ ...credentials, baseDomain: values["base-domain"]!, address: values.address, nodeName: values["node-name"], host, log: log.child({ component: "edge" }), signal: controller.signal }),
+        ...(lb ? [runLoadBalancerController({ ...credentials, ...lb, host, log: log.child({ component: "load-balancer" }), signal: controller.signal })] : []),
+      ]);
       return 0;
     }
     case "node-roles": {
@@ -107,9 +132,44 @@ async function main(argv: string[]): Promise<number> {
       await runNodeRolesController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, masterLabel: values["master-label"]!, log: log.child({ component: "node-roles" }), signal: controller.signal });
       return 0;
     }
+    case "cluster-dns": {
+      const missing = (["server", "ca", "cert", "key", "domain", "kubernetes-version", "dns-ip"] as const).filter((k) => !values[k]);
+      if (missing.length > 0) throw new UserError(`cluster-dns needs ${missing.map((k) => `--${k}`).join(", ")}`);
+      const controller = new AbortController();
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      await runClusterDnsController({
+        server: values.server!,
+        caFile: values.ca!,
+        certFile: values.cert!,
+        keyFile: values.key!,
+        domain: values.domain!,
+        kubernetesVersion: values["kubernetes-version"]!,
+        dnsIp: values["dns-ip"]!,
+        upstreams: values.upstream,
+        host,
+        log: log.child({ component: "cluster-dns" }),
+        signal: controller.signal,
+      });
+      return 0;
+    }
+    case "cluster-dns-forwarders":
+      if (!values["dns-ip"]) throw new UserError("cluster-dns-forwarders needs --dns-ip");
+      await writeForwarders(host, values.upstream, values["dns-ip"]);
+      return 0;
     default:
       throw new UserError(`unknown command "${command}"\n\n${USAGE}`);
   }
+}
+
+/** The LoadBalancer controller's settings, when sprout-edge.service passes them (all or none). */
+function loadBalancerFlags(v: Record<string, unknown>): { nodeName: string; addresses: string[]; ports: { from: number; to: number }; reserved: Record<number, string> } | undefined {
+  const [name, addresses, ports, open] = [v["node-name"], v["lb-addresses"], v["lb-ports"], v["open-ports"]] as (string | undefined)[];
+  if (name === undefined && addresses === undefined && ports === undefined) return undefined;
+  if (!name || !addresses || !ports) throw new UserError("the edge's LoadBalancer controller needs --node-name, --lb-addresses and --lb-ports together");
+  const m = /^(\d+)-(\d+)$/.exec(ports);
+  if (!m) throw new UserError(`--lb-ports ${ports}: must be FROM-TO`);
+  const openPorts = (open ?? "").split(",").filter(Boolean).map(Number);
+  return { nodeName: name, addresses: addresses.split(",").filter(Boolean), ports: { from: Number(m[1]), to: Number(m[2]) }, reserved: reservedPorts(openPorts) };
 }
 
 /** Prints what `run` would change on this node, changing nothing. */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [agent|pki|join|roles|task-cost|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
+ * `npm run bench -- [agent|pki|join|roles|task-cost|dns|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
  * keeps a copy in bench/results/<name>.json. Each benchmark runs in its own process so one
  * cannot warm or load another.
  *
@@ -16,6 +16,7 @@ const BENCHES: Record<string, string> = {
   join: "bench/join-load.ts",
   roles: "bench/roles.ts",
   "task-cost": "bench/task-cost.ts",
+  dns: "bench/cluster-dns.ts",
 };
 
 const args = process.argv.slice(2);

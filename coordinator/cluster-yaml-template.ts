@@ -51,6 +51,12 @@ edge: {}
 #  baseDomain: lab.example.org
 #  tls: { certFile: edge.crt, keyFile: edge.key }
 #  openPorts: [22, 80, 443]
+#  loadBalancerPorts: 1024-29999   # ports LoadBalancer Services may take on the edge addresses
+
+# Cluster DNS (Unbound on every node, at the 10th address of serviceCidr). Names outside the
+# cluster go to each node's own resolvers unless upstreams lists others.
+dns: {}
+#  upstreams: [192.0.2.53]
 
 # HTTP(S) proxy for containerd (image pulls) and the kubelet, if your network requires one.
 # NO_PROXY always covers the cluster's own networks and names and cloud metadata.

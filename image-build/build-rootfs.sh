@@ -247,13 +247,14 @@ SOURCES
   fi
 
   # Units: containerd on; nothing that waits for a console, a network manager, or host hardware;
-  # etcd, glusterd and nginx only where the agent configures their role. With systemd-networkd and its
+  # etcd, glusterd and nginx only where the agent configures their role; unbound runs as the
+  # agent's sprout-dns.service, never as Debian's default instance. With systemd-networkd and its
   # wait-online service masked (and no ifupdown), nothing orders network-online.target: it is
   # reached as soon as a unit wants it.
   systemctl --root="$tmp" set-default multi-user.target >>"$log" 2>&1
   if [ "$flavor" = sprout ]; then systemctl --root="$tmp" enable containerd.service >>"$log" 2>&1; fi
   # Role services start where the agent configures that role, never on every node from the image.
-  systemctl --root="$tmp" disable etcd.service glusterd.service nginx.service >>"$log" 2>&1 || true
+  systemctl --root="$tmp" disable etcd.service glusterd.service nginx.service unbound.service unbound-resolvconf.service >>"$log" 2>&1 || true
   # sshd is off unless a provider turns it on, and every machine must have its own host keys: the
   # ones the package made are removed, and ssh.service makes missing ones before it starts (as
   # cloud-init does on a cloud image). A provider may also write pinned keys before boot.

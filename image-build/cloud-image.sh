@@ -38,7 +38,9 @@ apt-get update -q
 nginx=nginx-light
 apt-cache show nginx-light >/dev/null 2>&1 || nginx=nginx
 apt-get install -y -q --no-install-recommends ca-certificates curl iproute2 iptables conntrack ethtool socat kmod procps \
-  glusterfs-server glusterfs-client xfsprogs "$nginx" openssh-server cloud-init
+  glusterfs-server glusterfs-client xfsprogs "$nginx" openssh-server cloud-init unbound python3-unbound
+# Cluster DNS runs as the agent's sprout-dns.service, not Debian's default instance.
+systemctl disable unbound.service unbound-resolvconf.service 2>/dev/null || true
 rm -f /usr/sbin/policy-rc.d
 
 say "containerd $CONTAINERD_VERSION, runc $RUNC_VERSION, CNI plugins $CNI_PLUGINS_VERSION"

@@ -22,6 +22,7 @@ export const CertProfileName = z.enum([
   "edge-server",
   "edge-controller",
   "node-roles",
+  "cluster-dns",
 ]);
 export type CertProfileName = z.infer<typeof CertProfileName>;
 
@@ -98,6 +99,8 @@ export const CERT_PROFILES: Record<CertProfileName, CertProfile> = {
   "edge-controller": { ca: "cluster", roles: ["edge", "master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:edge:${n.name}`, organizations: ["sprout:edge"] }), sans: none },
   // The master's node-role labeller reads and labels Nodes (RBAC: group sprout:node-roles).
   "node-roles": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:node-roles:${n.name}`, organizations: ["sprout:node-roles"] }), sans: none },
+  // Every node's cluster DNS feeder reads Services and EndpointSlices (RBAC: group sprout:cluster-dns).
+  "cluster-dns": { ca: "cluster", roles: ["master", "service", "storage", "edge"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:cluster-dns:${n.name}`, organizations: ["sprout:cluster-dns"] }), sans: none },
 };
 
 export const SignRequest = z.object({

@@ -57,6 +57,22 @@ describe("parseYamlWith(ClusterSpec)", () => {
     expect(spec.coordinator.joinRateLimit).toEqual({ perSecond: 50, burst: 200 });
     expect(spec.coordinator.tokenTtl).toBe("2h");
     expect(spec.egressProxy).toBeUndefined();
+    expect(spec.dns).toEqual({ upstreams: [] });
+    expect(spec.edge.loadBalancerPorts).toBe("1024-29999");
+  });
+
+  it("refuses a DNS upstream that is not an address, and a LoadBalancer port range that is not one", () => {
+    expect(problemsOf("name: demo\ndns:\n  upstreams: [dns.example.org]\n")[0]).toMatchObject({ path: "dns.upstreams[0]", line: 3, message: "must be an IPv4 address" });
+    expect(problemsOf("name: demo\nedge:\n  loadBalancerPorts: 30000-1024\n")[0]).toMatchObject({ path: "edge.loadBalancerPorts", line: 3, message: "must be FROM-TO with 1 <= FROM <= TO <= 65535" });
+    expect(problemsOf("name: demo\nedge:\n  loadBalancerPorts: \"8080\"\n")[0]).toMatchObject({ path: "edge.loadBalancerPorts", message: "must be a port range FROM-TO, like 1024-29999" });
+  });
+
+  it("edge.dns needs a base domain and a cloud (and on Azure the zone's resource group)", () => {
+    const noBase = problemsOf("name: demo\nedge:\n  dns: { zone: Z123 }\n").map((p) => p.message);
+    expect(noBase).toContain("edge.dns needs edge.baseDomain: the records are <baseDomain> and *.<baseDomain>");
+    expect(noBase).toContain("edge.dns is rendered into a cloud's main.tf; provider local has none");
+    const azure = "name: demo\nprovider: { type: azure, image: img, location: westeurope, sshPublicKeyFile: k.pub, adminCidrs: [198.51.100.0/24] }\nedge:\n  baseDomain: lab.example.org\n  dns: { zone: example.org }\n";
+    expect(problemsOf(azure)).toEqual([expect.objectContaining({ path: "edge.dns.resourceGroup", message: "Azure DNS zones live in a resource group: name it" })]);
   });
 
   it("names the field path and the line of a bad nested value", () => {

@@ -66,8 +66,41 @@ export const Edge = z
      * outside is dropped, NodePorts included. SSH, HTTP and HTTPS by default.
      */
     openPorts: z.array(z.number().int().min(1).max(65535)).max(32).default([22, 80, 443]),
+    /**
+     * Ports LoadBalancer Services may take on the edge addresses, `FROM-TO`. The default stays
+     * below the NodePort range (30000-32767), which kube-proxy opens on every address.
+     */
+    loadBalancerPorts: z
+      .string()
+      .regex(/^\d{1,5}-\d{1,5}$/, "must be a port range FROM-TO, like 1024-29999")
+      .refine((r) => {
+        const [from, to] = r.split("-").map(Number) as [number, number];
+        return from >= 1 && to <= 65535 && from <= to;
+      }, "must be FROM-TO with 1 <= FROM <= TO <= 65535")
+      .default("1024-29999"),
     /** Your own certificate and key (PEM) for HTTPS, paths relative to the deployment directory; default: one from the cluster CA. */
     tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+    /**
+     * Clouds: A records `<baseDomain>` and `*.<baseDomain>` for the edge nodes' public addresses,
+     * in the cloud's own DNS (Route 53, Cloud DNS, Azure DNS, Designate), as KubeNow did with
+     * Cloudflare. `zone`: the hosted zone ID (AWS), managed zone name (GCP), zone name (Azure,
+     * with its resourceGroup) or zone ID (OpenStack).
+     */
+    dns: z
+      .strictObject({
+        zone: z.string().min(1).max(255).regex(/^[A-Za-z0-9._/-]+$/, "must be a zone name or ID"),
+        resourceGroup: z.string().min(1).max(90).optional(),
+        ttl: z.number().int().min(30).max(86400).default(300),
+      })
+      .optional(),
+  })
+  .prefault({});
+
+/** Cluster DNS: Unbound on every node, at the cluster DNS address (docs/cluster-dns.md). */
+export const ClusterDns = z
+  .strictObject({
+    /** Where names outside the cluster are resolved; empty: each node's own resolvers (its resolv.conf). */
+    upstreams: z.array(Ipv4).max(3, "at most 3 upstreams, as resolv.conf takes").default([]),
   })
   .prefault({});
 
@@ -149,6 +182,7 @@ export const ClusterSpec = z
       ]),
     storage: Storage,
     edge: Edge,
+    dns: ClusterDns,
     egressProxy: EgressProxy.optional(),
     coordinator: CoordinatorOptions,
   })
@@ -159,6 +193,11 @@ export const ClusterSpec = z
       names.add(g.name);
     });
     if (spec.provider.type === "ssh") checkSshHosts(spec.provider.hosts, ctx);
+    if (spec.edge.dns) {
+      if (!spec.edge.baseDomain) ctx.addIssue({ code: "custom", path: ["edge", "dns"], message: "edge.dns needs edge.baseDomain: the records are <baseDomain> and *.<baseDomain>" });
+      if (spec.provider.type === "local" || spec.provider.type === "ssh") ctx.addIssue({ code: "custom", path: ["edge", "dns"], message: `edge.dns is rendered into a cloud's main.tf; provider ${spec.provider.type} has none` });
+      if (spec.provider.type === "azure" && !spec.edge.dns.resourceGroup) ctx.addIssue({ code: "custom", path: ["edge", "dns", "resourceGroup"], message: "Azure DNS zones live in a resource group: name it" });
+    }
     const counts = roleCounts(spec);
     const count = (role: string) => counts[role] ?? 0;
     if (count("master") < 1) ctx.addIssue({ code: "custom", path: spec.provider.type === "ssh" ? ["provider", "hosts"] : ["nodeGroups"], message: "at least one node with role master is required" });

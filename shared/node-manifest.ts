@@ -94,8 +94,14 @@ export const NodeManifest = z.object({
       /** TCP ports open to sources outside `internalCidrs`; all other traffic from outside is dropped. */
       openPorts: z.array(z.number().int()).default([22, 80, 443]),
       internalCidrs: z.array(Ipv4Cidr).default([]),
+      /** LoadBalancer Services: every edge node's address (their status), and the ports they may take. */
+      loadBalancer: z
+        .object({ addresses: z.array(Ipv4).default([]), ports: z.object({ from: z.number().int(), to: z.number().int() }) })
+        .default({ addresses: [], ports: { from: 1024, to: 29999 } }),
     })
     .optional(),
+  /** Cluster DNS on this node: where names outside the cluster go (empty: the node's resolvers). */
+  dns: z.object({ upstreams: z.array(Ipv4).default([]) }).default({ upstreams: [] }),
   egressProxy: z
     .object({ httpProxy: z.string().optional(), httpsProxy: z.string().optional(), noProxy: z.string() })
     .optional(),

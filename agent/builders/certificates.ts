@@ -26,6 +26,7 @@ const LAYOUT: Record<CertProfileName, { base: string; ca: string }> = {
   "edge-server": { base: `${PKI}/edge-server`, ca: CA_PATHS.cluster },
   "edge-controller": { base: `${PKI}/edge-controller`, ca: CA_PATHS.cluster },
   "node-roles": { base: `${PKI}/node-roles`, ca: CA_PATHS.cluster },
+  "cluster-dns": { base: `${PKI}/cluster-dns`, ca: CA_PATHS.cluster },
 };
 
 /** The control plane's identities: the profiles only a master may request. */
@@ -40,6 +41,7 @@ export function certificatePaths(profile: CertProfileName): { keyPath: string; c
 export function certificateSteps(m: NodeManifest): StepInput[] {
   const profiles: CertProfileName[] = [
     "kube-proxy",
+    "cluster-dns",
     ...(m.node.roles.includes("master") ? MASTER_PROFILES : []),
     ...(m.edge ? (m.edge.userTls ? (["edge-controller"] as const) : (["edge-server", "edge-controller"] as const)) : []),
   ];

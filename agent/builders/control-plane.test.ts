@@ -343,8 +343,18 @@ describe("control-plane units", () => {
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
     });
     // The edge controller's read access and the default IngressClass, the node-role labeller's
-    // access to Nodes; no storage without storage nodes.
-    expect(objects.slice(1).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ClusterRole/sprout:edge", "ClusterRoleBinding/sprout:edge", "IngressClass/sprout", "ClusterRole/sprout:node-roles", "ClusterRoleBinding/sprout:node-roles"]);
+    // access to Nodes, cluster DNS's reads and its kube-dns Service; no storage without storage nodes.
+    expect(objects.slice(1).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      "ClusterRole/sprout:edge",
+      "ClusterRoleBinding/sprout:edge",
+      "IngressClass/sprout",
+      "ClusterRole/sprout:node-roles",
+      "ClusterRoleBinding/sprout:node-roles",
+      "ClusterRole/sprout:cluster-dns",
+      "ClusterRoleBinding/sprout:cluster-dns",
+      "Service/kube-dns",
+    ]);
+    expect(objects.find((o) => o.kind === "Service")).toMatchObject({ metadata: { namespace: "kube-system" }, spec: { clusterIP: manifest().cluster.dnsServiceIp } });
     expect(objects.find((o) => o.kind === "ClusterRole" && o.metadata.name === "sprout:node-roles")).toMatchObject({ rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] }] });
   });
 
@@ -392,7 +402,8 @@ describe("control-plane steps on a rootfs with the real executor", () => {
     const steps = buildSteps(m);
     const options = { host: new RealHost({ root }), mode: "apply" as const, barriers: async () => true, sign: signer, backoff: { initialMs: 1, maxMs: 5 } };
     const first = await runSteps(steps, options);
-    expect(Object.entries(first.outcomes).filter(([, r]) => r.outcome !== "changed")).toEqual([]);
+    // Debian's unbound instance is off already where the package is not installed.
+    expect(Object.entries(first.outcomes).filter(([id, r]) => r.outcome !== "changed" && id !== "cluster-dns/debian-unbound")).toEqual([]);
 
     const r = renderControlPlane(m);
     for (const u of Object.values(r.units)) {

@@ -1,6 +1,7 @@
 import type { NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
 import { renderUnit } from "./systemd-unit.js";
+import { LB_CHAIN } from "../load-balancer/lb-firewall.js";
 
 export const FIREWALL_SCRIPT = "/usr/local/lib/sprout/edge-firewall.sh";
 export const FIREWALL_UNIT = "sprout-edge-firewall.service";
@@ -53,6 +54,8 @@ export function renderFirewallScript(internalCidrs: string[], openPorts: number[
     `t -A ${CHAIN} -p icmp -j RETURN`,
   ];
   if (openPorts.length > 0) lines.push(`t -A ${CHAIN} -p tcp -m multiport --dports ${openPorts.join(",")} -j RETURN`);
+  // LoadBalancer Services' ports: the edge controller owns that chain's rules (lb-firewall.ts).
+  lines.push(`t -N ${LB_CHAIN} 2>/dev/null || true`, `t -A ${CHAIN} -j ${LB_CHAIN}`);
   lines.push(`t -A ${CHAIN} -j DROP`, `t -C PREROUTING -j ${CHAIN} 2>/dev/null || t -I PREROUTING -j ${CHAIN}`, "");
   return lines.join("\n");
 }

@@ -11,8 +11,9 @@ export const EDGE_UNIT = "sprout-edge.service";
 /**
  * The edge: nginx on ports 80 and 443 in front of the cluster's Ingress objects. The agent owns
  * nginx's main config (TLS with the edge certificate from the cluster PKI, proxy headers,
- * WebSockets for Jupyter-like tools) and runs the edge's Ingress controller (`sprout-agent edge`,
- * sprout-edge.service), which writes the routes and reloads nginx as Ingresses change.
+ * WebSockets for Jupyter-like tools) and runs the edge's controllers (`sprout-agent edge`,
+ * sprout-edge.service): the Ingress controller writes the routes and reloads nginx as Ingresses
+ * change; the LoadBalancer controller serves LoadBalancer Services on the edge addresses.
  */
 export function edgeSteps(m: NodeManifest): StepInput[] {
   if (!m.edge) return [];
@@ -44,7 +45,32 @@ export function edgeSteps(m: NodeManifest): StepInput[] {
         ["Restart", "always"],
         ["RestartSec", "2"],
       ],
-      execStart: [["/usr/local/bin/sprout-agent", "edge", "--server", endpoint, "--ca", CA_PATHS.cluster, "--cert", client.certPath, "--key", client.keyPath, "--base-domain", m.edge.baseDomain, "--address", m.node.addresses[0]!]],
+      execStart: [
+        [
+          "/usr/local/bin/sprout-agent",
+          "edge",
+          "--server",
+          endpoint,
+          "--ca",
+          CA_PATHS.cluster,
+          "--cert",
+          client.certPath,
+          "--key",
+          client.keyPath,
+          "--base-domain",
+          m.edge.baseDomain,
+          "--address",
+          m.node.addresses[0]!,
+          "--node-name",
+          m.node.name,
+          "--lb-addresses",
+          (m.edge.loadBalancer.addresses.length > 0 ? m.edge.loadBalancer.addresses : [m.node.addresses[0]!]).join(","),
+          "--lb-ports",
+          `${m.edge.loadBalancer.ports.from}-${m.edge.loadBalancer.ports.to}`,
+          "--open-ports",
+          m.edge.openPorts.join(","),
+        ],
+      ],
       wantedBy: "multi-user.target",
     });
     steps.push({

@@ -1,9 +1,14 @@
+import { createHash } from "node:crypto";
 import type { Host } from "../host/host.js";
 import type { Logger } from "../../shared/log.js";
-import { abortReason, sleep } from "../../shared/backoff.js";
+import { sleep } from "../../shared/backoff.js";
+import { firstChange } from "../kube/first-change.js";
 import { ingressRoutes, statusUpdates } from "./ingress-routes.js";
+import { tlsFileName, tlsPem, tlsRefs, TlsSecret, type TlsRef } from "./ingress-tls.js";
+import { WarningEvents } from "../kube/events.js";
+import { describeError } from "../../shared/errors.js";
 import { Ingress, Service } from "./kube-objects.js";
-import { listOf, type KubeCredentials } from "../kube/kube-client.js";
+import { listOf, type KubeClient, type KubeCredentials } from "../kube/kube-client.js";
 import { reconcileLoop } from "../kube/reconcile-loop.js";
 import { EDGE_PATHS, renderNginxRoutes } from "./nginx-routes.js";
 
@@ -18,6 +23,8 @@ export interface EdgeOptions extends KubeCredentials {
   log: Logger;
   signal: AbortSignal;
   routesFile?: string;
+  /** This node, named in the Events it writes. */
+  nodeName?: string;
 }
 
 /**
@@ -28,12 +35,14 @@ export interface EdgeOptions extends KubeCredentials {
  */
 export async function runEdgeController(o: EdgeOptions): Promise<void> {
   const file = o.routesFile ?? EDGE_PATHS.routesFile;
+  const events = new WarningEvents({ component: "sprout-edge", host: o.nodeName ?? o.address ?? "edge" }, o.signal);
   await reconcileLoop({ ...o, name: "edge controller" }, {
     reconcile: async (client) => {
       const [ingresses, services] = await Promise.all([client.list(INGRESSES, listOf(Ingress), o.signal), client.list(SERVICES, listOf(Service), o.signal)]);
       const { routes, skipped } = ingressRoutes(ingresses.items, services.items, o.baseDomain);
       for (const s of skipped) o.log.warn("ingress path skipped", { reason: s });
-      if (await applyRoutes(o, file, renderNginxRoutes(routes))) o.log.info("edge routes reloaded", { routes: routes.length, ingresses: ingresses.items.length });
+      const certs = await ingressCertificates(client, o, tlsRefs(ingresses.items, o.baseDomain), events);
+      if (await applyRoutes(o, file, renderNginxRoutes(routes, certs))) o.log.info("edge routes reloaded", { routes: routes.length, ingresses: ingresses.items.length, certificates: certs.size });
       // Published after the routes are live; the status change comes back as a watch event.
       for (const u of o.address ? statusUpdates(ingresses.items, o.address) : []) {
         await client.mergePatch(`/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(u.namespace)}/ingresses/${encodeURIComponent(u.name)}/status`, { status: { loadBalancer: { ingress: u.ingress } } }, o.signal);
@@ -41,19 +50,50 @@ export async function runEdgeController(o: EdgeOptions): Promise<void> {
       return { ingresses: ingresses.metadata.resourceVersion, services: services.metadata.resourceVersion };
     },
     changed: async (client, seen) => {
-      // Whichever list changes first; the other watch is cancelled.
-      const stop = new AbortController();
-      const onAbort = () => stop.abort(abortReason(o.signal));
-      o.signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        await Promise.race([client.changed(INGRESSES, seen.ingresses, stop.signal), client.changed(SERVICES, seen.services, stop.signal)]);
-      } finally {
-        stop.abort(new Error("next round"));
-        o.signal.removeEventListener("abort", onAbort);
-      }
+      await firstChange(client, [[INGRESSES, seen.ingresses], [SERVICES, seen.services]], o.signal);
       await sleep(200, o.signal).catch(() => undefined); // a burst of changes (apply -f of a list) costs one reload
     },
   });
+}
+
+/**
+ * The Ingresses' own certificates: each `spec.tls` Secret fetched (by name: the edge may get
+ * Secrets, not list them), checked, and written as one PEM (0600) for nginx. A Secret that is
+ * missing or does not parse leaves its hosts on the edge certificate, with a Warning Event on
+ * the Ingress. Files no Ingress names any more are removed. Returns host → PEM file.
+ */
+async function ingressCertificates(client: KubeClient, o: EdgeOptions, refs: TlsRef[], events: WarningEvents): Promise<Map<string, { path: string; digest: string }>> {
+  const certs = new Map<string, { path: string; digest: string }>();
+  const files = new Map<string, { pem: string } | { error: string }>();
+  for (const ref of refs) {
+    const path = `${EDGE_PATHS.tlsDir}/${tlsFileName(ref.namespace, ref.secretName)}`;
+    let result = files.get(path);
+    if (!result) {
+      try {
+        result = tlsPem(await client.list(`/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/secrets/${encodeURIComponent(ref.secretName)}`, TlsSecret, o.signal));
+      } catch (err) {
+        result = { error: /HTTP 404/.test(String(err)) ? "not found" : describeError(err) };
+      }
+      files.set(path, result);
+    }
+    if ("pem" in result) {
+      certs.set(ref.host, { path, digest: `sha256:${createHash("sha256").update(result.pem).digest("hex").slice(0, 16)}` });
+      continue;
+    }
+    const message = `TLS Secret ${ref.namespace}/${ref.secretName} for ${ref.host}: ${result.error}; serving the edge certificate instead`;
+    if (await events.warn(client, { apiVersion: "networking.k8s.io/v1", kind: "Ingress", ...ref.ingress }, "InvalidTLSSecret", message)) o.log.warn("ingress certificate skipped", { ingress: `${ref.ingress.namespace}/${ref.ingress.name}`, reason: message });
+  }
+  const wanted = [...files].filter(([, r]) => "pem" in r) as [string, { pem: string }][];
+  for (const [path, r] of wanted) if ((await o.host.readFile(path))?.toString("utf8") !== r.pem) await o.host.writeFile(path, r.pem, 0o600);
+  // What the previous round wrote and no Ingress names now.
+  const index = `${EDGE_PATHS.tlsDir}/index`;
+  const before = ((await o.host.readFile(index))?.toString("utf8") ?? "").split("\n").filter(Boolean);
+  const now = wanted.map(([p]) => p).sort();
+  if (before.join() !== now.join()) {
+    await o.host.writeFile(index, `${now.join("\n")}\n`, 0o600);
+    for (const p of before) if (!now.includes(p) && p.startsWith(`${EDGE_PATHS.tlsDir}/`)) await o.host.remove(p);
+  }
+  return certs;
 }
 
 /** Writes the routes and reloads nginx if they differ; returns whether it did. */

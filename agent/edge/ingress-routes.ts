@@ -30,7 +30,7 @@ export function ingressRoutes(ingresses: Ingress[], services: Service[], baseDom
     const upstream = (backend: Ingress["spec"]["defaultBackend"]) => resolve(svc, ing.metadata.namespace, backend);
     if (ing.spec.defaultBackend) routes.push({ host: "*", path: "/", exact: false, upstream: upstream(ing.spec.defaultBackend), source });
     for (const rule of ing.spec.rules) {
-      const host = rule.host ? (rule.host.includes(".") ? rule.host : `${rule.host}.${baseDomain}`) : "*";
+      const host = rule.host ? ingressHost(rule.host, baseDomain) : "*";
       for (const p of rule.http?.paths ?? []) {
         const path = p.path || "/";
         if (!/^\/[A-Za-z0-9._~!&*+,=:@%/-]*$/.test(path)) {
@@ -58,7 +58,12 @@ export function statusUpdates(ingresses: Ingress[], edgeAddress: string): { name
     .map((ing) => ({ namespace: ing.metadata.namespace, name: ing.metadata.name, ingress: [...ing.status.loadBalancer.ingress, { ip: edgeAddress }] }));
 }
 
-function servedHere(ing: Ingress): boolean {
+/** An Ingress host as served: a name without a dot is a short name under the base domain. */
+export function ingressHost(host: string, baseDomain: string): string {
+  return host.includes(".") ? host : `${host}.${baseDomain}`;
+}
+
+export function servedHere(ing: Ingress): boolean {
   const cls = ing.spec.ingressClassName ?? ing.metadata.annotations?.["kubernetes.io/ingress.class"];
   return cls === undefined || cls === INGRESS_CLASS;
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
  * The parts of Kubernetes objects the edge reads, validated as they arrive from the API server
  * (networking.k8s.io/v1 Ingress, GA since 1.19; v1 Service). Unknown fields are ignored.
  */
-const Meta = z.object({ name: z.string(), namespace: z.string().default("default"), annotations: z.record(z.string(), z.string()).optional() });
+const Meta = z.object({ name: z.string(), namespace: z.string().default("default"), uid: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() });
 
 export const IngressBackend = z.object({
   service: z.object({ name: z.string(), port: z.object({ number: z.number().int().optional(), name: z.string().optional() }) }).optional(),
@@ -16,6 +16,7 @@ export const Ingress = z.object({
   spec: z
     .object({
       ingressClassName: z.string().optional(),
+      tls: z.array(z.object({ hosts: z.array(z.string()).default([]), secretName: z.string().optional() })).default([]),
       defaultBackend: IngressBackend.optional(),
       rules: z
         .array(
@@ -26,7 +27,7 @@ export const Ingress = z.object({
         )
         .default([]),
     })
-    .default({ rules: [] }),
+    .default({ rules: [], tls: [] }),
 });
 export type Ingress = z.infer<typeof Ingress>;
 

@@ -33,6 +33,21 @@ export class KubeClient {
     return parseJsonWith(schema, text, `API server response for ${path}`);
   }
 
+  /** Creates an object (POST); a 409 (it exists already) is not an error. */
+  async create(path: string, body: unknown, signal?: AbortSignal): Promise<void> {
+    const res = await request(`${this.server}${path}`, {
+      dispatcher: this.dispatcher,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal,
+      headersTimeout: 15_000,
+      bodyTimeout: 30_000,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 409) throw new Error(`POST ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+  }
+
   /** JSON merge patch (RFC 7386), e.g. an object's status subresource. */
   async mergePatch(path: string, body: unknown, signal?: AbortSignal): Promise<void> {
     const res = await request(`${this.server}${path}`, {

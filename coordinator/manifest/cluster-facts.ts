@@ -1,7 +1,7 @@
 import type { ClusterSpec } from "../../shared/cluster-spec.js";
 import type { ClusterPki } from "../pki/cluster-pki.js";
 import type { NodeRecord } from "../state/records.js";
-import type { ClusterFacts } from "./render-manifest.js";
+import { actsAsEdge, type ClusterFacts } from "./render-manifest.js";
 import { storageServers } from "./storage-manifest.js";
 
 /**
@@ -12,6 +12,7 @@ export function clusterFactsOf(spec: ClusterSpec, pki: ClusterPki, nodes: readon
   return {
     nodes: nodes.map((n) => ({ name: n.name, address: n.addresses[0]!, podCidr: n.podCidr })),
     storageServers: storageServers(nodes),
+    edgeAddresses: nodes.filter((n) => actsAsEdge(spec, n)).map((n) => n.addresses[0]!),
     caCertPem: pki.caCertPem,
     etcdCaCertPem: pki.etcdCa.certPem,
     frontProxyCaCertPem: pki.frontProxyCa.certPem,

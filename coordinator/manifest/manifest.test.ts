@@ -14,7 +14,7 @@ import { manifestHash, renderManifestBody, type ClusterFacts } from "./render-ma
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 /** The three CA certificates a manifest may carry; their content does not matter here. */
-const CAS = { caCertPem: CA, etcdCaCertPem: CA, frontProxyCaCertPem: CA, nodes: [] as { name: string; address: string; podCidr: string }[], storageServers: [] as { name: string; address: string }[] };
+const CAS = { caCertPem: CA, etcdCaCertPem: CA, frontProxyCaCertPem: CA, nodes: [] as { name: string; address: string; podCidr: string }[], storageServers: [] as { name: string; address: string }[], edgeAddresses: [] as string[] };
 const spec = (over: Partial<ClusterSpecInput> = {}) => ClusterSpec.parse({ name: "demo", ...over });
 
 describe("allocatePodCidr", () => {

@@ -19,6 +19,8 @@ export interface ClusterFacts {
   apiServerEndpoint?: string;
   /** Every joined node (a node's own entry is left out of its peers). */
   nodes: { name: string; address: string; podCidr: string }[];
+  /** The addresses of the joined nodes that act as edge: LoadBalancer Services get them all. */
+  edgeAddresses: string[];
   /** Storage nodes that joined, in join order. */
   storageServers: { name: string; address: string }[];
   /** The user's certificate and key for the edge's HTTPS (`edge.tls`), if any. */
@@ -102,8 +104,10 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
           userTls: facts.edgeTls !== undefined,
           openPorts: spec.edge.openPorts,
           internalCidrs: [spec.networks.nodeCidr, spec.networks.podCidr],
+          loadBalancer: { addresses: facts.edgeAddresses, ports: portRange(spec.edge.loadBalancerPorts) },
         }
       : undefined,
+    dns: { upstreams: spec.dns.upstreams },
     egressProxy: spec.egressProxy
       ? {
           httpProxy: spec.egressProxy.httpProxy,
@@ -112,6 +116,11 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         }
       : undefined,
   };
+}
+
+function portRange(range: string): { from: number; to: number } {
+  const [from, to] = range.split("-").map(Number) as [number, number];
+  return { from, to };
 }
 
 /** Edge nodes, and masters when the spec has no edge nodes (KubeNow: the master acts as edge). */

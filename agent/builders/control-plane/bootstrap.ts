@@ -70,6 +70,11 @@ function renderEdgeObjects(): object[] {
         // Publishes the edge's address in each Ingress's status, nothing else.
         { apiGroups: ["networking.k8s.io"], resources: ["ingresses/status"], verbs: ["get", "patch"] },
         { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+        // LoadBalancer Services: the edge addresses in their status, Events when one stays Pending.
+        { apiGroups: [""], resources: ["services/status"], verbs: ["get", "patch"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+        // An Ingress's spec.tls Secrets, fetched by name only: no list, no watch.
+        { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
       ],
     },
     {
@@ -109,6 +114,45 @@ function renderNodeRolesObjects(): object[] {
 }
 
 /**
+ * Cluster DNS: every node's feeder (group sprout:cluster-dns) reads Services and EndpointSlices;
+ * the `kube-dns` Service names the cluster DNS address, as kubeadm's does, for tools that look
+ * for it. It selects no pods: each node answers its own pods at that address (cluster-dns.ts).
+ */
+function renderClusterDnsObjects(m: NodeManifest): object[] {
+  const labels = { "app.kubernetes.io/managed-by": "sprout" };
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "sprout:cluster-dns", labels },
+      rules: [
+        { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "sprout:cluster-dns", labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "sprout:cluster-dns" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "sprout:cluster-dns" }],
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "kube-dns", namespace: "kube-system", labels: { ...labels, "k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS", "kubernetes.io/cluster-service": "true" } },
+      spec: {
+        clusterIP: m.cluster.dnsServiceIp,
+        ports: [
+          { name: "dns", port: 53, protocol: "UDP", targetPort: 53 },
+          { name: "dns-tcp", port: 53, protocol: "TCP", targetPort: 53 },
+        ],
+      },
+    },
+  ];
+}
+
+/**
  * The cluster objects the master applies: kube-proxy's identity (CN system:kube-proxy) gets the
  * role kubeadm gives it; the shared volume, where the cluster has one, becomes storage.
  */
@@ -120,7 +164,7 @@ export function renderBootstrapRbac(m: NodeManifest): string {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
   };
-  const docs = [binding, ...renderEdgeObjects(), ...renderNodeRolesObjects(), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
+  const docs = [binding, ...renderEdgeObjects(), ...renderNodeRolesObjects(), ...renderClusterDnsObjects(m), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
   return `# Written by sprout-agent; applied by ${RBAC_UNIT}.\n${docs}`;
 }
 

@@ -31,6 +31,14 @@ export interface CloudPlan {
   /** The coordinator on the master: what agents dial. */
   coordinatorUrl: string;
   coordinatorPort: number;
+  edge: {
+    /** The nodes that act as edge (public addresses, DNS records). */
+    nodes: string[];
+    /** Open at the cloud firewall for LoadBalancer Services; the edge's own firewall opens only allocated ports. */
+    loadBalancerPorts: { from: number; to: number };
+    baseDomain?: string;
+    dns?: { zone: string; resourceGroup?: string; ttl: number };
+  };
 }
 
 /** Node addresses start here: every cloud reserves a few at the start of a subnet (AWS 4, Azure 4, GCP 2, OpenStack 1–2). */
@@ -64,5 +72,12 @@ export function planCloud(spec: ClusterSpec): CloudPlan {
     podCidr: spec.networks.podCidr,
     coordinatorUrl: `https://${master.privateIp}:${port}`,
     coordinatorPort: port,
+    edge: {
+      // As actsAsEdge does for joined nodes: edge nodes, else the masters.
+      nodes: (nodes.some((n) => n.roles.includes("edge")) ? nodes.filter((n) => n.roles.includes("edge")) : nodes.filter((n) => n.roles.includes("master"))).map((n) => n.name),
+      loadBalancerPorts: { from: Number(spec.edge.loadBalancerPorts.split("-")[0]), to: Number(spec.edge.loadBalancerPorts.split("-")[1]) },
+      baseDomain: spec.edge.baseDomain,
+      dns: spec.edge.dns,
+    },
   };
 }

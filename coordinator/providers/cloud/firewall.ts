@@ -3,7 +3,8 @@ import type { CloudPlan } from "./cloud-plan.js";
 /**
  * The one firewall every cloud renders (as security groups, firewall rules or an NSG): from
  * outside, SSH from the admin networks and HTTP/HTTPS from anywhere (only the master and edge
- * nodes have public addresses to receive them); inside, everything between the cluster's nodes
+ * nodes have public addresses to receive them) and the LoadBalancer port range (the edge's own
+ * firewall opens only the ports Services hold); inside, everything between the cluster's nodes
  * and pods. The coordinator's port, the API server, NodePorts, etcd and GlusterFS are reachable
  * only from inside: the CLI talks to the coordinator through its SSH tunnel.
  */
@@ -13,9 +14,11 @@ export const AWS_DESCRIPTION = /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/;
 export interface IngressRule {
   name: string;
   description: string;
-  protocol: "tcp" | "all";
-  /** For tcp: the single port. */
+  protocol: "tcp" | "udp" | "all";
+  /** For tcp and udp: the port, or the first of a range. */
   port?: number;
+  /** The last port of a range. */
+  toPort?: number;
   from: string[];
 }
 
@@ -26,6 +29,8 @@ export function ingressRules(plan: CloudPlan): IngressRule[] {
     { name: "ssh", description: "SSH from the admin networks (the CLI tunnel to the coordinator)", protocol: "tcp", port: 22, from: plan.provider.adminCidrs },
     { name: "http", description: "HTTP to the edge", protocol: "tcp", port: 80, from: ["0.0.0.0/0"] },
     { name: "https", description: "HTTPS to the edge", protocol: "tcp", port: 443, from: ["0.0.0.0/0"] },
+    // LoadBalancer Services: the edge's own firewall opens only the ports Services hold.
+    ...(["tcp", "udp"] as const).map((protocol) => ({ name: `lb_${protocol}`, description: `LoadBalancer Services on the edge (${protocol.toUpperCase()} edge.loadBalancerPorts)`, protocol, port: plan.edge.loadBalancerPorts.from, toPort: plan.edge.loadBalancerPorts.to, from: ["0.0.0.0/0"] })),
     { name: "nodes", description: "everything between the cluster nodes", protocol: "all", from: [plan.nodeCidr] },
     // Pod traffic crosses nodes routed, not encapsulated: its source is a pod address.
     { name: "pods", description: "everything from the cluster pods", protocol: "all", from: [plan.podCidr] },

@@ -1,6 +1,7 @@
 import { attr, attrs, block, expr, type HclBody } from "./hcl.js";
 import type { CloudPlan } from "./cloud-plan.js";
 import { ingressRules } from "./firewall.js";
+import { edgeDnsRecords } from "./render-edge-dns.js";
 import { outputs, resourceName, rid, ROOT_DISK_GIB, terraformBlock, userDataFile } from "./render-common.js";
 
 /**
@@ -28,7 +29,7 @@ export function renderAws(plan: CloudPlan, sshPublicKey: string): HclBody {
     block("resource", ["aws_security_group", "nodes"], [
       ...attrs({ name: resourceName(plan, "nodes"), description: "Sprout: SSH, HTTP, HTTPS from outside; everything inside the cluster", vpc_id: expr("aws_vpc.cluster.id") }),
       ...ingressRules(plan).map((r) =>
-        block("ingress", [], attrs({ description: r.description, protocol: r.protocol === "all" ? "-1" : "tcp", from_port: r.port ?? 0, to_port: r.port ?? 0, cidr_blocks: r.from })),
+        block("ingress", [], attrs({ description: r.description, protocol: r.protocol === "all" ? "-1" : r.protocol, from_port: r.port ?? 0, to_port: r.toPort ?? r.port ?? 0, cidr_blocks: r.from })),
       ),
       block("egress", [], attrs({ description: "all outbound", protocol: "-1", from_port: 0, to_port: 0, cidr_blocks: ["0.0.0.0/0"] })),
       attr("tags", tags(resourceName(plan, "nodes"))),
@@ -65,6 +66,7 @@ export function renderAws(plan: CloudPlan, sshPublicKey: string): HclBody {
       );
     }
   }
+  body.push(...edgeDnsRecords(plan, (n) => `aws_instance.${rid(n)}.public_ip`));
   body.push(...outputs(plan, (n) => `aws_instance.${rid(n)}.public_ip`));
   return body;
 }

@@ -1,6 +1,7 @@
 import { attr, attrs, block, expr, type HclBody } from "./hcl.js";
 import type { CloudPlan } from "./cloud-plan.js";
 import { ingressRules } from "./firewall.js";
+import { edgeDnsRecords } from "./render-edge-dns.js";
 import { outputs, resourceName, rid, ROOT_DISK_GIB, terraformBlock } from "./render-common.js";
 
 /**
@@ -24,9 +25,9 @@ export function renderAzure(plan: CloudPlan, sshPublicKey: string): HclBody {
       priority: 100 + i * 10,
       direction: "Inbound",
       access: "Allow",
-      protocol: r.protocol === "all" ? "*" : "Tcp",
+      protocol: r.protocol === "all" ? "*" : r.protocol === "udp" ? "Udp" : "Tcp",
       source_port_range: "*",
-      destination_port_range: r.port === undefined ? "*" : String(r.port),
+      destination_port_range: r.port === undefined ? "*" : r.toPort ? `${r.port}-${r.toPort}` : String(r.port),
       source_address_prefixes: r.from,
       destination_address_prefix: "*",
     })),
@@ -91,6 +92,7 @@ export function renderAzure(plan: CloudPlan, sshPublicKey: string): HclBody {
       );
     }
   }
+  body.push(...edgeDnsRecords(plan, (n) => `azurerm_public_ip.${rid(n)}.ip_address`));
   body.push(...outputs(plan, (n) => `azurerm_public_ip.${rid(n)}.ip_address`));
   return body;
 }

@@ -29,6 +29,9 @@ const PROVIDERS: Record<CloudType, Record<string, unknown>> = {
   azure: { type: "azure", image: "/subscriptions/x/resourceGroups/img/providers/Microsoft.Compute/images/sprout-node", location: "swedencentral" },
 };
 
+/** Each cloud's way of naming a DNS zone: hosted zone ID, managed zone name, zone name, zone ID. */
+const DNS_ZONE: Record<CloudType, string> = { aws: "Z0123456789ABCDEFGHIJ", gcp: "example-org", azure: "example.org", openstack: "b1e2c3d4-0000-4000-8000-000000000001" };
+
 type Parsed = Record<string, Record<string, Record<string, Record<string, unknown>[]>>>;
 
 describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) => {
@@ -54,6 +57,7 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
         { name: "storage", roles: ["storage"], count: 3 },
       ],
       storage: { replication: 3, device: STORAGE_DEVICE[type] },
+      edge: { baseDomain: "lab.example.org", dns: { zone: DNS_ZONE[type], ...(type === "azure" ? { resourceGroup: "dns" } : {}) } },
       coordinator: { listen: "0.0.0.0:7443" },
     };
     await writeFile(join(dir, "cluster.yaml"), stringify(doc));
@@ -145,21 +149,41 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     await expect(renderCloud(grown, paths, await Coordinator.open(grown, paths))).rejects.toThrow(/was created with nodes master-1, .*this asks for .*service-6.*not supported yet/);
   });
 
-  it("opens only SSH (from the admin networks), HTTP and HTTPS from outside; everything else only between nodes and pods", () => {
+  it("opens only SSH (from the admin networks), HTTP, HTTPS and the LoadBalancer range from outside; everything else only between nodes and pods", () => {
     const rules = ingress(type, parsed);
     const internal = new Set([rendered.plan.nodeCidr, rendered.plan.podCidr]);
     for (const r of rules) {
       if (r.from.every((c) => internal.has(c))) continue;
       expect(r.ports, `${JSON.stringify(r)} is open from outside`).not.toBe("all");
-      for (const port of r.ports as number[]) expect([22, 80, 443], `port ${port} open from ${r.from.join(",")}`).toContain(port);
-      if ((r.ports as number[]).includes(22)) expect(r.from).toEqual(["198.51.100.0/24"]);
+      for (const port of r.ports as string[]) expect(["tcp 22", "tcp 80", "tcp 443", "tcp 1024-29999", "udp 1024-29999"], `port ${port} open from ${r.from.join(",")}`).toContain(port);
+      if ((r.ports as string[]).includes("tcp 22")) expect(r.from).toEqual(["198.51.100.0/24"]);
     }
     if (type === "aws") {
       // terraform-provider-aws refuses rule descriptions outside this character set.
       for (const r of (parsed.resource!.aws_security_group!.nodes![0]!.ingress as { description: string }[])) expect(r.description).toMatch(AWS_DESCRIPTION);
     }
-    const external = rules.filter((r) => !r.from.every((c) => internal.has(c))).flatMap((r) => r.ports as number[]);
-    expect(new Set(external)).toEqual(new Set([22, 80, 443]));
+    const external = rules.filter((r) => !r.from.every((c) => internal.has(c))).flatMap((r) => r.ports as string[]);
+    // The LoadBalancer range: the edge's own firewall opens only the ports Services hold in it.
+    expect(new Set(external)).toEqual(new Set(["tcp 22", "tcp 80", "tcp 443", "tcp 1024-29999", "udp 1024-29999"]));
+  });
+
+  it("puts <baseDomain> and *.<baseDomain> in the cloud's DNS for the edge's public address (edge.dns)", () => {
+    const res = parsed.resource!;
+    const records = (kind: string) => Object.fromEntries(Object.entries(res[kind] ?? {}).map(([id, list]) => [id, list[0] as Record<string, unknown>]));
+    const ip = { aws: "${aws_instance.node_master-1.public_ip}", gcp: "${google_compute_instance.node_master-1.network_interface[0].access_config[0].nat_ip}", azure: "${azurerm_public_ip.node_master-1.ip_address}", openstack: "${openstack_networking_floatingip_v2.node_master-1.address}" }[type];
+    const got = {
+      aws: () => records("aws_route53_record"),
+      gcp: () => records("google_dns_record_set"),
+      azure: () => records("azurerm_dns_a_record"),
+      openstack: () => records("openstack_dns_recordset_v2"),
+    }[type]();
+    const expected = {
+      aws: (name: string) => ({ zone_id: DNS_ZONE.aws, name, type: "A", ttl: 300, records: [ip] }),
+      gcp: (name: string) => ({ managed_zone: DNS_ZONE.gcp, name: `${name}.`, type: "A", ttl: 300, rrdatas: [ip] }),
+      azure: (name: string) => ({ name: name === "lab.example.org" ? "lab" : "*.lab", zone_name: "example.org", resource_group_name: "dns", ttl: 300, records: [ip] }),
+      openstack: (name: string) => ({ zone_id: DNS_ZONE.openstack, name: `${name}.`, type: "A", ttl: 300, records: [ip] }),
+    }[type];
+    expect(got).toEqual({ edge_apex: expected("lab.example.org"), edge_wildcard: expected("*.lab.example.org") });
   });
 
   it("gives nodes without a public address a way out (registries): Cloud NAT, a NAT gateway, the router's SNAT", () => {
@@ -219,38 +243,35 @@ describe("cloud rendering refuses what the cloud would break on", () => {
 });
 
 interface Rule {
-  ports: number[] | "all";
+  /** "all", or "<protocol> <port>" / "<protocol> <from>-<to>" entries. */
+  ports: string[] | "all";
   from: string[];
 }
 
 /** The ingress rules as each cloud's resources state them, read from the parsed main.tf. */
 function ingress(type: CloudType, parsed: Parsed): Rule[] {
   const res = parsed.resource!;
-  const tcp = (p: unknown): number[] | "all" => (p === undefined || p === "*" ? "all" : [Number(p)]);
+  const entry = (protocol: string, from: unknown, to: unknown = from) => `${protocol.toLowerCase()} ${from === to ? from : `${from}-${to}`}`;
   switch (type) {
     case "aws":
-      return (res.aws_security_group!.nodes![0]!.ingress as { protocol: string; from_port: number; to_port: number; cidr_blocks: string[] }[]).map((r) => {
-        expect(r.from_port).toBe(r.to_port);
-        return { ports: r.protocol === "-1" ? "all" : [r.from_port], from: r.cidr_blocks };
-      });
+      return (res.aws_security_group!.nodes![0]!.ingress as { protocol: string; from_port: number; to_port: number; cidr_blocks: string[] }[]).map((r) => ({ ports: r.protocol === "-1" ? "all" : [entry(r.protocol, r.from_port, r.to_port)], from: r.cidr_blocks }));
     case "gcp":
       return Object.values(res.google_compute_firewall!).map((list) => {
         const f = list[0] as { direction: string; source_ranges: string[]; allow: { protocol: string; ports?: string[] }[] };
         expect(f.direction).toBe("INGRESS");
-        return { ports: f.allow[0]!.protocol === "all" ? "all" : f.allow[0]!.ports!.map(Number), from: f.source_ranges };
+        return { ports: f.allow[0]!.protocol === "all" ? "all" : f.allow[0]!.ports!.map((p) => entry(f.allow[0]!.protocol, p)), from: f.source_ranges };
       });
     case "azure": {
       const rules = res.azurerm_network_security_group!.nodes![0]!.security_rule as { access: string; protocol: string; destination_port_range: string; source_address_prefixes?: string[]; priority: number }[];
       const deny = rules.find((r) => r.access === "Deny")!;
       expect(deny.priority).toBeGreaterThan(Math.max(...rules.filter((r) => r.access === "Allow").map((r) => r.priority)));
-      return rules.filter((r) => r.access === "Allow").map((r) => ({ ports: r.protocol === "*" ? "all" : tcp(r.destination_port_range), from: r.source_address_prefixes! }));
+      return rules.filter((r) => r.access === "Allow").map((r) => ({ ports: r.protocol === "*" || r.destination_port_range === "*" ? "all" : [entry(r.protocol, r.destination_port_range)], from: r.source_address_prefixes! }));
     }
     case "openstack":
       return Object.values(res.openstack_networking_secgroup_rule_v2!).map((list) => {
         const r = list[0] as { direction: string; protocol?: string; port_range_min?: number; port_range_max?: number; remote_ip_prefix: string };
         expect(r.direction).toBe("ingress");
-        expect(r.port_range_min).toBe(r.port_range_max);
-        return { ports: r.protocol === undefined ? "all" : [r.port_range_min!], from: [r.remote_ip_prefix] };
+        return { ports: r.protocol === undefined ? "all" : [entry(r.protocol, r.port_range_min, r.port_range_max)], from: [r.remote_ip_prefix] };
       });
   }
 }

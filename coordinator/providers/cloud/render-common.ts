@@ -4,7 +4,7 @@ import type { CloudNode, CloudPlan } from "./cloud-plan.js";
 /** Pieces every cloud's configuration shares. */
 
 /** A resource name for a node: node names are DNS labels, which may start with a digit. */
-export const rid = (node: CloudNode | string): string => `node_${typeof node === "string" ? node : node.name}`;
+export const rid = (node: { name: string } | string): string => `node_${typeof node === "string" ? node : node.name}`;
 
 /** The node's user-data, a file next to main.tf (so it can be read and diffed on its own). */
 export const userDataFile = (node: CloudNode): ReturnType<typeof expr> => expr(`file("\${path.module}/user-data/${node.name}.yaml")`);

@@ -1,6 +1,7 @@
 import { attr, attrs, block, expr, type HclBody } from "./hcl.js";
 import type { CloudPlan } from "./cloud-plan.js";
 import { ingressRules } from "./firewall.js";
+import { edgeDnsRecords } from "./render-edge-dns.js";
 import { outputs, resourceName, rid, ROOT_DISK_GIB, STORAGE_DISK_NAME, terraformBlock, userDataFile } from "./render-common.js";
 
 /**
@@ -25,7 +26,7 @@ export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
     ...ingressRules(plan).map((r) =>
       block("resource", ["google_compute_firewall", r.name], [
         ...attrs({ name: resourceName(plan, r.name), description: r.description, network: expr("google_compute_network.cluster.id"), direction: "INGRESS", source_ranges: r.from }),
-        block("allow", [], r.protocol === "all" ? attrs({ protocol: "all" }) : attrs({ protocol: "tcp", ports: [String(r.port)] })),
+        block("allow", [], r.protocol === "all" ? attrs({ protocol: "all" }) : attrs({ protocol: r.protocol, ports: [r.toPort ? `${r.port}-${r.toPort}` : String(r.port)] })),
       ]),
     ),
   ];
@@ -48,6 +49,8 @@ export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
     body.push(block("resource", ["google_compute_route", `pods_${n.name}`], attrs({ name: `${resourceName(plan)}-pods-${n.name}`, dest_range: n.podCidr, network: expr("google_compute_network.cluster.id"), next_hop_ip: n.privateIp, priority: 900, depends_on: [expr(`google_compute_instance.${rid(n)}`)] })));
     if (n.volumeGiB) body.push(block("resource", ["google_compute_disk", `brick_${n.name}`], attrs({ name: `${plan.cluster}-${n.name}-brick`, size: n.volumeGiB, zone: p.zone, type: "pd-balanced", labels })));
   }
-  body.push(...outputs(plan, (n) => `google_compute_instance.${rid(n)}.network_interface[0].access_config[0].nat_ip`));
+  const publicIp = (n: { name: string }) => `google_compute_instance.${rid(n)}.network_interface[0].access_config[0].nat_ip`;
+  body.push(...edgeDnsRecords(plan, publicIp));
+  body.push(...outputs(plan, publicIp));
   return body;
 }

@@ -1,6 +1,7 @@
 import { attr, attrs, block, expr, type HclBody } from "./hcl.js";
 import type { CloudPlan } from "./cloud-plan.js";
 import { ingressRules } from "./firewall.js";
+import { edgeDnsRecords } from "./render-edge-dns.js";
 import { outputs, resourceName, rid, terraformBlock, userDataFile } from "./render-common.js";
 
 /**
@@ -27,9 +28,9 @@ export function renderOpenStack(plan: CloudPlan, sshPublicKey: string): HclBody 
           description: r.description,
           direction: "ingress",
           ethertype: "IPv4",
-          protocol: r.protocol === "all" ? undefined : "tcp",
+          protocol: r.protocol === "all" ? undefined : r.protocol,
           port_range_min: r.port,
-          port_range_max: r.port,
+          port_range_max: r.toPort ?? r.port,
           remote_ip_prefix: cidr,
           security_group_id: expr("openstack_networking_secgroup_v2.nodes.id"),
         })),
@@ -64,6 +65,7 @@ export function renderOpenStack(plan: CloudPlan, sshPublicKey: string): HclBody 
       );
     }
   }
+  body.push(...edgeDnsRecords(plan, (n) => `openstack_networking_floatingip_v2.${rid(n)}.address`));
   body.push(...outputs(plan, (n) => `openstack_networking_floatingip_v2.${rid(n)}.address`));
   return body;
 }
