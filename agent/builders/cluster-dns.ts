@@ -1,6 +1,6 @@
 import type { NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
-import { CA_PATHS, certificatePaths } from "./certificates.js";
+import { renderControllerUnit } from "./controller-unit.js";
 import { renderUnit } from "./systemd-unit.js";
 import { renderUnboundConfig, UNBOUND_PATHS, UNBOUND_PYTHONPATH } from "../cluster-dns/unbound-config.js";
 import { renderPodRecordsModule } from "../cluster-dns/pod-records-module.js";
@@ -72,43 +72,18 @@ export function clusterDnsSteps(m: NodeManifest): StepInput[] {
   ];
   const endpoint = m.cluster.apiServerEndpoint;
   if (endpoint) {
-    const client = certificatePaths("cluster-dns");
     steps.push({
       id: "cluster-dns/controller",
       kind: "systemdUnit",
       description: "the cluster DNS records feeder",
       name: DNS_CONTROLLER_UNIT,
-      content: renderUnit({
+      content: renderControllerUnit({
         description: "Sprout cluster DNS: unbound's records from the cluster's Services and EndpointSlices",
         after: [DNS_SERVER_UNIT],
-        wants: [DNS_SERVER_UNIT],
-        service: [
-          ["Type", "simple"],
-          ["Restart", "always"],
-          ["RestartSec", "2"],
-        ],
-        execStart: [
-          [
-            "/usr/local/bin/sprout-agent",
-            "cluster-dns",
-            "--server",
-            endpoint,
-            "--ca",
-            CA_PATHS.cluster,
-            "--cert",
-            client.certPath,
-            "--key",
-            client.keyPath,
-            "--domain",
-            m.cluster.clusterDomain,
-            "--kubernetes-version",
-            m.cluster.kubernetesVersion,
-            "--dns-ip",
-            dnsIp,
-            ...m.dns.upstreams.flatMap((u) => ["--upstream", u]),
-          ],
-        ],
-        wantedBy: "multi-user.target",
+        command: "cluster-dns",
+        endpoint,
+        profile: "cluster-dns",
+        args: ["--domain", m.cluster.clusterDomain, "--kubernetes-version", m.cluster.kubernetesVersion, "--dns-ip", dnsIp, ...m.dns.upstreams.flatMap((u) => ["--upstream", u])],
       }),
       dependsOn: ["cluster-dns/server", "certs/cluster-dns"],
       restartOnChangeOf: ["certs/cluster-dns"],

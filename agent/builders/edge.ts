@@ -1,7 +1,7 @@
 import { EDGE_TLS, type NodeManifest } from "../../shared/node-manifest.js";
 import type { StepInput } from "../../shared/steps.js";
-import { CA_PATHS, certificatePaths } from "./certificates.js";
-import { renderUnit } from "./systemd-unit.js";
+import { certificatePaths } from "./certificates.js";
+import { renderControllerUnit } from "./controller-unit.js";
 import { EDGE_PATHS } from "../edge/nginx-routes.js";
 import { edgeFirewallSteps } from "./edge-firewall.js";
 
@@ -35,43 +35,26 @@ export function edgeSteps(m: NodeManifest): StepInput[] {
   steps.push(...edgeFirewallSteps(m));
   const endpoint = m.cluster.apiServerEndpoint;
   if (endpoint) {
-    const client = certificatePaths("edge-controller");
-    const unit = renderUnit({
-      description: "Sprout edge: routes the cluster's Ingress objects through nginx",
+    const unit = renderControllerUnit({
+      description: "Sprout edge: routes the cluster's Ingress objects through nginx, serves LoadBalancer Services",
       after: ["nginx.service"],
-      wants: ["nginx.service"],
-      service: [
-        ["Type", "simple"],
-        ["Restart", "always"],
-        ["RestartSec", "2"],
+      command: "edge",
+      endpoint,
+      profile: "edge-controller",
+      args: [
+        "--base-domain",
+        m.edge.baseDomain,
+        "--address",
+        m.node.addresses[0]!,
+        "--node-name",
+        m.node.name,
+        "--lb-addresses",
+        (m.edge.loadBalancer.addresses.length > 0 ? m.edge.loadBalancer.addresses : [m.node.addresses[0]!]).join(","),
+        "--lb-ports",
+        `${m.edge.loadBalancer.ports.from}-${m.edge.loadBalancer.ports.to}`,
+        "--open-ports",
+        m.edge.openPorts.join(","),
       ],
-      execStart: [
-        [
-          "/usr/local/bin/sprout-agent",
-          "edge",
-          "--server",
-          endpoint,
-          "--ca",
-          CA_PATHS.cluster,
-          "--cert",
-          client.certPath,
-          "--key",
-          client.keyPath,
-          "--base-domain",
-          m.edge.baseDomain,
-          "--address",
-          m.node.addresses[0]!,
-          "--node-name",
-          m.node.name,
-          "--lb-addresses",
-          (m.edge.loadBalancer.addresses.length > 0 ? m.edge.loadBalancer.addresses : [m.node.addresses[0]!]).join(","),
-          "--lb-ports",
-          `${m.edge.loadBalancer.ports.from}-${m.edge.loadBalancer.ports.to}`,
-          "--open-ports",
-          m.edge.openPorts.join(","),
-        ],
-      ],
-      wantedBy: "multi-user.target",
     });
     steps.push({
       id: "edge/controller",

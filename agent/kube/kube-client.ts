@@ -35,32 +35,18 @@ export class KubeClient {
 
   /** Creates an object (POST); a 409 (it exists already) is not an error. */
   async create(path: string, body: unknown, signal?: AbortSignal): Promise<void> {
-    const res = await request(`${this.server}${path}`, {
-      dispatcher: this.dispatcher,
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal,
-      headersTimeout: 15_000,
-      bodyTimeout: 30_000,
-    });
-    const text = await res.body.text();
-    if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 409) throw new Error(`POST ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+    await this.send("POST", path, "application/json", body, [200, 201, 409], signal);
   }
 
   /** JSON merge patch (RFC 7386), e.g. an object's status subresource. */
   async mergePatch(path: string, body: unknown, signal?: AbortSignal): Promise<void> {
-    const res = await request(`${this.server}${path}`, {
-      dispatcher: this.dispatcher,
-      method: "PATCH",
-      headers: { "content-type": "application/merge-patch+json" },
-      body: JSON.stringify(body),
-      signal,
-      headersTimeout: 15_000,
-      bodyTimeout: 30_000,
-    });
+    await this.send("PATCH", path, "application/merge-patch+json", body, [200], signal);
+  }
+
+  private async send(method: "POST" | "PATCH", path: string, contentType: string, body: unknown, ok: number[], signal?: AbortSignal): Promise<void> {
+    const res = await request(`${this.server}${path}`, { dispatcher: this.dispatcher, method, headers: { "content-type": contentType }, body: JSON.stringify(body), signal, headersTimeout: 15_000, bodyTimeout: 30_000 });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`PATCH ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+    if (!ok.includes(res.statusCode)) throw new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
   }
 
   /**

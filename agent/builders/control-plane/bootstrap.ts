@@ -57,33 +57,36 @@ export function renderReadyUnit(_m: NodeManifest, l: ControlPlaneLayout): string
   });
 }
 
+/** A ClusterRole with its rules, bound to the group of the same name (Sprout's identities carry it as O=). */
+function groupRole(name: string, rules: object[]): object[] {
+  const labels = { "app.kubernetes.io/managed-by": "sprout" };
+  return [
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name, labels }, rules },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name }],
+    },
+  ];
+}
+
 /** The edge's Ingress controller (group sprout:edge) reads Ingresses and Services; `sprout` is the default IngressClass. */
 function renderEdgeObjects(): object[] {
   const labels = { "app.kubernetes.io/managed-by": "sprout" };
   return [
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: "sprout:edge", labels },
-      rules: [
-        { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "ingressclasses"], verbs: ["get", "list", "watch"] },
-        // Publishes the edge's address in each Ingress's status, nothing else.
-        { apiGroups: ["networking.k8s.io"], resources: ["ingresses/status"], verbs: ["get", "patch"] },
-        { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
-        // LoadBalancer Services: the edge addresses in their status, Events when one stays Pending.
-        { apiGroups: [""], resources: ["services/status"], verbs: ["get", "patch"] },
-        { apiGroups: [""], resources: ["events"], verbs: ["create"] },
-        // An Ingress's spec.tls Secrets, fetched by name only: no list, no watch.
-        { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
-      ],
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: "sprout:edge", labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "sprout:edge" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "sprout:edge" }],
-    },
+    ...groupRole("sprout:edge", [
+      { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "ingressclasses"], verbs: ["get", "list", "watch"] },
+      // Publishes the edge's address in each Ingress's status, nothing else.
+      { apiGroups: ["networking.k8s.io"], resources: ["ingresses/status"], verbs: ["get", "patch"] },
+      { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+      // LoadBalancer Services: the edge addresses in their status, Events when one stays Pending.
+      { apiGroups: [""], resources: ["services/status"], verbs: ["get", "patch"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+      // An Ingress's spec.tls Secrets, fetched by name only: no list, no watch.
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
+    ]),
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "IngressClass",
@@ -95,22 +98,7 @@ function renderEdgeObjects(): object[] {
 
 /** The master's node-role labeller (group sprout:node-roles) reads Nodes and patches their labels. */
 function renderNodeRolesObjects(): object[] {
-  const labels = { "app.kubernetes.io/managed-by": "sprout" };
-  return [
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: "sprout:node-roles", labels },
-      rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] }],
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: "sprout:node-roles", labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "sprout:node-roles" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "sprout:node-roles" }],
-    },
-  ];
+  return groupRole("sprout:node-roles", [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] }]);
 }
 
 /**
@@ -121,22 +109,10 @@ function renderNodeRolesObjects(): object[] {
 function renderClusterDnsObjects(m: NodeManifest): object[] {
   const labels = { "app.kubernetes.io/managed-by": "sprout" };
   return [
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: "sprout:cluster-dns", labels },
-      rules: [
-        { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
-        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-      ],
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: "sprout:cluster-dns", labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "sprout:cluster-dns" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "sprout:cluster-dns" }],
-    },
+    ...groupRole("sprout:cluster-dns", [
+      { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+    ]),
     {
       apiVersion: "v1",
       kind: "Service",
