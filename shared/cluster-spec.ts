@@ -74,7 +74,7 @@ export const Edge = z
       .string()
       .regex(/^\d{1,5}-\d{1,5}$/, "must be a port range FROM-TO, like 1024-29999")
       .refine((r) => {
-        const [from, to] = r.split("-").map(Number) as [number, number];
+        const { from, to } = parsePortRange(r);
         return from >= 1 && to <= 65535 && from <= to;
       }, "must be FROM-TO with 1 <= FROM <= TO <= 65535")
       .default("1024-29999"),
@@ -95,6 +95,12 @@ export const Edge = z
       .optional(),
   })
   .prefault({});
+
+/** `FROM-TO` (edge.loadBalancerPorts) as numbers. */
+export function parsePortRange(range: string): { from: number; to: number } {
+  const [from, to] = range.split("-").map(Number) as [number, number];
+  return { from, to };
+}
 
 /** Cluster DNS: Unbound on every node, at the cluster DNS address (docs/cluster-dns.md). */
 export const ClusterDns = z

@@ -9,6 +9,7 @@ import { clusterRecords } from "./dns-records.js";
 import { RECORD_TTL, renderForwarders, renderRecords, UNBOUND_PATHS, UNBOUND_PYTHONPATH } from "./unbound-config.js";
 import { RESOLV_CONF_FILES, upstreamsFromResolvConf } from "./upstreams.js";
 import { unboundControl } from "./unbound-control.js";
+import { writeCheckedFile } from "../host/checked-file.js";
 
 const SERVICES = "/api/v1/services";
 
@@ -45,7 +46,8 @@ export async function runClusterDnsController(o: ClusterDnsOptions): Promise<voi
       if (skipped !== lastSkipped) for (const s of records.skipped) o.log.warn("dns record skipped", { reason: s });
       lastSkipped = skipped;
       const forwarders = await writeForwarders(o.host, o.upstreams, o.dnsIp);
-      if ((await applyRecords(o.host, renderRecords(records))) || forwarders) {
+      const changed = await writeCheckedFile(o.host, { path: UNBOUND_PATHS.records, text: renderRecords(records), mode: 0o644, check: ["unbound-checkconf", UNBOUND_PATHS.config], env: { PYTHONPATH: UNBOUND_PYTHONPATH }, what: "the cluster records" });
+      if (changed || forwarders) {
         await unboundControl(UNBOUND_PATHS.control, "reload_keep_cache");
         o.log.info("cluster dns records reloaded", { records: records.records.length, externalNames: records.redirects.length, services: services.items.length });
       }
@@ -57,20 +59,6 @@ export async function runClusterDnsController(o: ClusterDnsOptions): Promise<voi
       await sleep(200, o.signal).catch(() => undefined);
     },
   });
-}
-
-/** Writes the records if they differ, checked by unbound-checkconf; returns whether they changed. */
-async function applyRecords(host: Host, text: string): Promise<boolean> {
-  const previous = (await host.readFile(UNBOUND_PATHS.records))?.toString("utf8");
-  if (previous === text) return false;
-  await host.writeFile(UNBOUND_PATHS.records, text, 0o644);
-  const check = await host.exec(["unbound-checkconf", UNBOUND_PATHS.config], { env: { PYTHONPATH: UNBOUND_PYTHONPATH } });
-  if (check.code !== 0) {
-    if (previous === undefined) await host.remove(UNBOUND_PATHS.records);
-    else await host.writeFile(UNBOUND_PATHS.records, previous, 0o644);
-    throw new Error(`unbound-checkconf refused the cluster records (kept the previous ones): ${(check.stderr || check.stdout).trim().slice(0, 500)}`);
-  }
-  return true;
 }
 
 /**

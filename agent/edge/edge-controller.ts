@@ -10,6 +10,7 @@ import { describeError } from "../../shared/errors.js";
 import { Ingress, Service } from "./kube-objects.js";
 import { listOf, type KubeClient, type KubeCredentials } from "../kube/kube-client.js";
 import { reconcileLoop } from "../kube/reconcile-loop.js";
+import { writeCheckedFile } from "../host/checked-file.js";
 import { EDGE_PATHS, renderNginxRoutes } from "./nginx-routes.js";
 
 const INGRESSES = "/apis/networking.k8s.io/v1/ingresses";
@@ -98,15 +99,7 @@ async function ingressCertificates(client: KubeClient, o: EdgeOptions, refs: Tls
 
 /** Writes the routes and reloads nginx if they differ; returns whether it did. */
 async function applyRoutes(o: EdgeOptions, file: string, text: string): Promise<boolean> {
-  const previous = (await o.host.readFile(file))?.toString("utf8");
-  if (previous === text) return false;
-  await o.host.writeFile(file, text, 0o644);
-  const test = await o.host.exec(["nginx", "-t", "-q"]);
-  if (test.code !== 0) {
-    if (previous === undefined) await o.host.remove(file);
-    else await o.host.writeFile(file, previous, 0o644);
-    throw new Error(`nginx refused the rendered routes (kept the previous ones): ${test.stderr.trim().slice(0, 500)}`);
-  }
+  if (!(await writeCheckedFile(o.host, { path: file, text, mode: 0o644, check: ["nginx", "-t", "-q"], what: "the rendered routes" }))) return false;
   const reload = await o.host.exec(["systemctl", "reload-or-restart", "nginx.service"]);
   if (reload.code !== 0) throw new Error(`reloading nginx failed: ${reload.stderr.trim().slice(0, 500)}`);
   return true;

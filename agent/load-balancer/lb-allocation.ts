@@ -83,7 +83,6 @@ export function planLoadBalancers(services: LbService[], p: LbPolicy): LbPlan {
 }
 
 function portProblem(s: LbService, p: LbPolicy, taken: Map<string, string>): Pick<LbPlan["pending"][number], "reason" | "message"> | undefined {
-  const seen = new Set<string>();
   for (const port of s.spec.ports) {
     const protocol = port.protocol.toLowerCase();
     const label = `port ${port.port}/${port.protocol}`;
@@ -94,7 +93,6 @@ function portProblem(s: LbService, p: LbPolicy, taken: Map<string, string>): Pic
     const key = `${protocol}/${port.port}`;
     const owner = taken.get(key);
     if (owner) return { reason: "PortConflict", message: `${label} is taken by ${owner} on the edge` };
-    seen.add(key);
   }
   return undefined;
 }

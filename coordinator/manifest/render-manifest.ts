@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { planNodes, roleCounts, type ClusterSpec } from "../../shared/cluster-spec.js";
+import { parsePortRange, planNodes, roleCounts, type ClusterSpec } from "../../shared/cluster-spec.js";
 import { EDGE_TLS, NODE_PATHS, type NodeManifest } from "../../shared/node-manifest.js";
 import { nthAddress, parseCidr } from "../../shared/net.js";
 import { masterRoleLabel, minorSupport } from "../../shared/versions.js";
@@ -104,7 +104,7 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
           userTls: facts.edgeTls !== undefined,
           openPorts: spec.edge.openPorts,
           internalCidrs: [spec.networks.nodeCidr, spec.networks.podCidr],
-          loadBalancer: { addresses: facts.edgeAddresses, ports: portRange(spec.edge.loadBalancerPorts) },
+          loadBalancer: { addresses: facts.edgeAddresses, ports: parsePortRange(spec.edge.loadBalancerPorts) },
         }
       : undefined,
     dns: { upstreams: spec.dns.upstreams },
@@ -116,11 +116,6 @@ export function renderManifestBody(spec: ClusterSpec, node: NodeRecord, facts: C
         }
       : undefined,
   };
-}
-
-function portRange(range: string): { from: number; to: number } {
-  const [from, to] = range.split("-").map(Number) as [number, number];
-  return { from, to };
 }
 
 /** Edge nodes, and masters when the spec has no edge nodes (KubeNow: the master acts as edge). */

@@ -1,4 +1,4 @@
-import { planNodes, type ClusterSpec, type PlannedNode } from "../../../shared/cluster-spec.js";
+import { parsePortRange, planNodes, type ClusterSpec, type PlannedNode } from "../../../shared/cluster-spec.js";
 import { DEFAULT_MACHINE_TYPE, type CloudProvider } from "../../../shared/cloud-provider.js";
 import { UserError } from "../../../shared/errors.js";
 import { nthAddress, parseCidr } from "../../../shared/net.js";
@@ -75,7 +75,7 @@ export function planCloud(spec: ClusterSpec): CloudPlan {
     edge: {
       // As actsAsEdge does for joined nodes: edge nodes, else the masters.
       nodes: (nodes.some((n) => n.roles.includes("edge")) ? nodes.filter((n) => n.roles.includes("edge")) : nodes.filter((n) => n.roles.includes("master"))).map((n) => n.name),
-      loadBalancerPorts: { from: Number(spec.edge.loadBalancerPorts.split("-")[0]), to: Number(spec.edge.loadBalancerPorts.split("-")[1]) },
+      loadBalancerPorts: parsePortRange(spec.edge.loadBalancerPorts),
       baseDomain: spec.edge.baseDomain,
       dns: spec.edge.dns,
     },
