@@ -22,6 +22,8 @@ import { runClusterDnsController, writeForwarders } from "./cluster-dns/dns-cont
 import { runLoadBalancerController } from "./load-balancer/lb-controller.js";
 import { reservedPorts } from "./load-balancer/lb-allocation.js";
 import { printFacts, runPushedStep } from "./push-module.js";
+import { runMetricsServer } from "./metrics/metrics-server.js";
+import { METRICS_SERVICE } from "../shared/cert-profiles.js";
 
 const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its Sprout coordinator
 
@@ -34,6 +36,8 @@ usage:
   sprout-agent cluster-dns --server URL --ca FILE --cert FILE --key FILE --domain NAME
                           --kubernetes-version V --dns-ip IP [--upstream IP]...
   sprout-agent cluster-dns-forwarders --dns-ip IP [--upstream IP]...
+  sprout-agent metrics --server URL --ca FILE --cert FILE --key FILE --address IP
+                      --front-proxy-ca FILE [--resolution SECONDS]
   sprout-agent step [--args FILE]
   sprout-agent facts
   sprout-agent version
@@ -52,6 +56,8 @@ usage:
   cluster-dns-forwarders
                     writes unbound's forwarders: the --upstream addresses, else this node's
                     resolvers (run by sprout-dns.service before unbound starts)
+  metrics           the master's metrics.k8s.io server: node and pod usage from the kubelets,
+                    for kubectl top and the HPA (run by sprout-metrics.service on masters)
   step              run one step pushed by a workstation, like an Ansible module: the request
                     (JSON) from --args FILE or the first line of stdin (bench/push, the baseline)
   facts             print this machine's facts as JSON (the push baseline's fact gathering)
@@ -82,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
       "kubernetes-version": { type: "string" },
       "dns-ip": { type: "string" },
       upstream: { type: "string", multiple: true, default: [] },
+      "front-proxy-ca": { type: "string" },
+      resolution: { type: "string" },
       args: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -148,6 +156,27 @@ async function main(argv: string[]): Promise<number> {
         upstreams: values.upstream,
         host,
         log: log.child({ component: "cluster-dns" }),
+        signal: controller.signal,
+      });
+      return 0;
+    }
+    case "metrics": {
+      const missing = (["server", "ca", "cert", "key", "address", "front-proxy-ca"] as const).filter((k) => !values[k]);
+      if (missing.length > 0) throw new UserError(`metrics needs ${missing.map((k) => `--${k}`).join(", ")}`);
+      const resolution = Number(values.resolution ?? 15);
+      if (!(resolution >= 1 && resolution <= 300)) throw new UserError(`--resolution ${values.resolution}: must be a number of seconds from 1 to 300`);
+      const controller = new AbortController();
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      await runMetricsServer({
+        server: values.server!,
+        caFile: values.ca!,
+        certFile: values.cert!,
+        keyFile: values.key!,
+        address: values.address!,
+        port: METRICS_SERVICE.targetPort,
+        frontProxyCaFile: values["front-proxy-ca"]!,
+        resolutionMs: resolution * 1000,
+        log: log.child({ component: "metrics" }),
         signal: controller.signal,
       });
       return 0;

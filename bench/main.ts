@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [agent|pki|join|roles|task-cost|dns|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
+ * `npm run bench -- [agent|pki|join|roles|task-cost|dns|metrics|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
  * keeps a copy in bench/results/<name>.json. Each benchmark runs in its own process so one
  * cannot warm or load another.
  *
@@ -17,6 +17,7 @@ const BENCHES: Record<string, string> = {
   roles: "bench/roles.ts",
   "task-cost": "bench/task-cost.ts",
   dns: "bench/cluster-dns.ts",
+  metrics: "bench/metrics.ts",
 };
 
 const args = process.argv.slice(2);

@@ -23,6 +23,7 @@ export const CertProfileName = z.enum([
   "edge-controller",
   "node-roles",
   "cluster-dns",
+  "metrics-server",
 ]);
 export type CertProfileName = z.infer<typeof CertProfileName>;
 
@@ -53,6 +54,9 @@ export interface ProfileCluster {
 export function edgeBaseDomain(configured: string | undefined, edgeAddress: string): string {
   return configured ?? `${edgeAddress}.nip.io`;
 }
+
+/** The Service the metrics.k8s.io APIService points at (its Endpoints: the masters' metrics servers). */
+export const METRICS_SERVICE = { namespace: "kube-system", name: "sprout-metrics", port: 443, targetPort: 4443 } as const;
 
 const none = () => ({ dnsNames: [], ips: [] });
 const nodeSans = (n: ProfileNode) => ({ dnsNames: [n.name, "localhost"], ips: [...n.addresses, "127.0.0.1"] });
@@ -101,6 +105,16 @@ export const CERT_PROFILES: Record<CertProfileName, CertProfile> = {
   "node-roles": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:node-roles:${n.name}`, organizations: ["sprout:node-roles"] }), sans: none },
   // Every node's cluster DNS feeder reads Services and EndpointSlices (RBAC: group sprout:cluster-dns).
   "cluster-dns": { ca: "cluster", roles: ["master", "service", "storage", "edge"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:cluster-dns:${n.name}`, organizations: ["sprout:cluster-dns"] }), sans: none },
+  // The master's metrics.k8s.io server: serves the API server's aggregator under its Service's
+  // name (verified against the APIService's caBundle), and reads the kubelets and the API with
+  // the same identity (RBAC: group sprout:metrics).
+  "metrics-server": {
+    ca: "cluster",
+    roles: ["master"],
+    usages: ["serverAuth", "clientAuth"],
+    subject: (n) => ({ commonName: `sprout:metrics:${n.name}`, organizations: ["sprout:metrics"] }),
+    sans: (n, c) => ({ dnsNames: [`${METRICS_SERVICE.name}.${METRICS_SERVICE.namespace}.svc`, `${METRICS_SERVICE.name}.${METRICS_SERVICE.namespace}.svc.${c.clusterDomain}`], ips: n.addresses }),
+  },
 };
 
 export const SignRequest = z.object({

@@ -18,9 +18,10 @@ import { TOOLBOX_IMAGE } from "./support/workloads.js";
  * node's reboot before that node's pods start again. LoadBalancer Services get the edge's
  * address and answer there from outside the cluster's networks, until they are deleted; one
  * asking for a port the edge serves itself stays Pending with an Event. An Ingress's TLS Secret
- * is served for its host.
+ * is served for its host. `kubectl top` shows nodes' and pods' usage from metrics.k8s.io, as
+ * RBAC allows, and an HPA scales a CPU burner up and back down.
  */
-describe("cluster services: DNS, LoadBalancer Services, Ingress TLS", () => {
+describe("cluster services: DNS, LoadBalancer Services, Ingress TLS, metrics and autoscaling", () => {
   const cluster = `it${randomBytes(3).toString("hex")}`;
   const parent = join(tmpdir(), `sprout-${cluster}-cs`);
   const dir = join(parent, cluster);
@@ -273,6 +274,81 @@ describe("cluster services: DNS, LoadBalancer Services, Ingress TLS", () => {
       return events.includes("InvalidTLSSecret");
     }, 30_000, "the Event on the Ingress with the broken Secret");
     expect(events).toMatch(/InvalidTLSSecret TLS Secret default\/broken-tls for broken\.[0-9.]+\.nip\.io: tls\.crt or tls\.key does not parse as PEM/);
+  });
+
+  /** `kubectl top` rows: name, CPU in millicores, memory in MiB (columns found by their headers). */
+  const topRows = (out: string) => {
+    const [header, ...lines] = out.trim().split("\n").map((l) => l.trim().split(/\s+/));
+    const cpuAt = header?.indexOf("CPU(cores)") ?? -1;
+    const memAt = header?.indexOf("MEMORY(bytes)") ?? -1;
+    return lines.map((c) => ({ name: c[0]!, cpu: Number(/^(\d+)m$/.exec(c[cpuAt] ?? "")?.[1] ?? NaN), memory: Number(/^(\d+)Mi$/.exec(c[memAt] ?? "")?.[1] ?? NaN) }));
+  };
+
+  it("metrics.k8s.io is Available, `kubectl top nodes` shows every node's usage, and RBAC decides who may see it", async () => {
+    await waitFor(async () => (await kubectl("get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "jsonpath={.status.conditions[?(@.type==\"Available\")].status}")).stdout === "True", 120_000, "the metrics APIService Available");
+    let rows: ReturnType<typeof topRows> = [];
+    await waitFor(async () => {
+      const r = await kubectl("top", "nodes");
+      rows = r.code === 0 ? topRows(r.stdout) : [];
+      return rows.length === NODES.length;
+    }, 90_000, "kubectl top nodes listing every node");
+    expect(rows.map((r) => r.name).sort()).toEqual(NODES);
+    for (const r of rows) {
+      expect(r.cpu, r.name).toBeGreaterThan(0);
+      expect(r.memory, r.name).toBeGreaterThan(0);
+    }
+    // A label selector is the API server's own: only the master.
+    const masters = await kubectl("top", "nodes", "-l", "node-role.kubernetes.io/master");
+    expect(topRows(masters.stdout).map((r) => r.name)).toEqual(["master-1"]);
+    // Nobody else's usage without RBAC; a namespace viewer may see its pods (aggregated to view).
+    const denied = await kubectl("--as=nobody", "top", "nodes");
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/forbidden: User "nobody" cannot list resource "nodes" in API group "metrics.k8s.io"/);
+    await kubectl("create", "rolebinding", "viewer", "--clusterrole=view", "--user=viewer", "--namespace=default");
+    await waitFor(async () => (await kubectl("--as=viewer", "top", "pod", "dns-client")).code === 0, 60_000, "a viewer's kubectl top pod");
+    expect((await kubectl("--as=viewer", "top", "pods", "--namespace=lab")).stderr).toMatch(/forbidden/);
+  });
+
+  it("`kubectl top pods` shows a CPU burner's usage, and an HPA scales it from 1 replica to more and back to 1", async () => {
+    const burner = (command: string) => ({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "burner", namespace: "default" },
+      // No replicas: the HPA owns them, and applying the template again must not reset them.
+      spec: {
+        selector: { matchLabels: { app: "burner" } },
+        template: {
+          metadata: { labels: { app: "burner" } },
+          spec: { containers: [{ name: "c", image: TOOLBOX_IMAGE, imagePullPolicy: "Never", command: ["sh", "-c", command], resources: { requests: { cpu: "50m" }, limits: { cpu: "200m" } } }] },
+        },
+      },
+    });
+    await apply("burner", [burner("while :; do :; done")]);
+    // What a user types (the EBI practical's exercise 7): autoscale at 50 % of the request.
+    const autoscale = await kubectl("autoscale", "deployment", "burner", "--cpu-percent=50", "--min=1", "--max=3");
+    expect(autoscale.code, autoscale.stderr).toBe(0);
+    let pods: ReturnType<typeof topRows> = [];
+    await waitFor(async () => {
+      pods = topRows((await kubectl("top", "pods", "-l", "app=burner")).stdout);
+      return pods.some((p) => p.cpu >= 100);
+    }, 120_000, "kubectl top pods showing the burner's CPU");
+    expect(pods[0]!.memory).toBeGreaterThanOrEqual(0);
+    const replicas = async () => Number((await kubectl("get", "hpa", "burner", "-o", "jsonpath={.status.currentReplicas}")).stdout || 0);
+    await waitFor(async () => (await replicas()) >= 2, 180_000, "the HPA scaling the burner to 2 or more");
+    // What `kubectl get hpa` shows as TARGETS: the burner far above its 50 % of request.
+    const utilization = Number((await kubectl("get", "hpa", "burner", "-o", "jsonpath={.status.currentCPUUtilizationPercentage}")).stdout);
+    expect(utilization).toBeGreaterThan(50);
+    // Down again once the work stops. Without a shorter window the HPA waits 5 minutes, its
+    // default stabilization; this HPA asks for none (autoscaling/v2beta2 behavior).
+    const patch = await kubectl("patch", "horizontalpodautoscalers.v2beta2.autoscaling", "burner", "--type=merge", "-p", JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } } }));
+    expect(patch.code, patch.stderr).toBe(0);
+    expect(patch.stdout).not.toContain("no change");
+    await apply("burner", [burner("sleep 100000")]);
+    await waitFor(async () => (await replicas()) === 1, 180_000, "the HPA scaling the burner back to 1").catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${(await kubectl("describe", "hpa", "burner")).stdout}`);
+    });
+    await kubectl("delete", "hpa", "burner");
+    await kubectl("delete", "deployment", "burner");
   });
 
   it("keeps answering from the last records with the API server stopped", async () => {

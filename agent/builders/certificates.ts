@@ -27,6 +27,7 @@ const LAYOUT: Record<CertProfileName, { base: string; ca: string }> = {
   "edge-controller": { base: `${PKI}/edge-controller`, ca: CA_PATHS.cluster },
   "node-roles": { base: `${PKI}/node-roles`, ca: CA_PATHS.cluster },
   "cluster-dns": { base: `${PKI}/cluster-dns`, ca: CA_PATHS.cluster },
+  "metrics-server": { base: `${PKI}/metrics-server`, ca: CA_PATHS.cluster },
 };
 
 /** The control plane's identities: the profiles only a master may request. */

@@ -243,6 +243,7 @@ describe("control-plane units", () => {
       "requestheader-extra-headers-prefix": "X-Remote-Extra-",
       "proxy-client-cert-file": `${PKI}/front-proxy-client.crt`,
       "proxy-client-key-file": `${PKI}/front-proxy-client.key`,
+      "enable-aggregator-routing": "true",
     });
   });
 
@@ -343,7 +344,8 @@ describe("control-plane units", () => {
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
     });
     // The edge controller's read access and the default IngressClass, the node-role labeller's
-    // access to Nodes, cluster DNS's reads and its kube-dns Service; no storage without storage nodes.
+    // access to Nodes, cluster DNS's reads and its kube-dns Service, metrics.k8s.io through the
+    // aggregator; no storage without storage nodes.
     expect(objects.slice(1).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       "ClusterRole/sprout:edge",
       "ClusterRoleBinding/sprout:edge",
@@ -353,8 +355,18 @@ describe("control-plane units", () => {
       "ClusterRole/sprout:cluster-dns",
       "ClusterRoleBinding/sprout:cluster-dns",
       "Service/kube-dns",
+      "ClusterRole/sprout:metrics",
+      "ClusterRoleBinding/sprout:metrics",
+      "Role/sprout:metrics",
+      "RoleBinding/sprout:metrics",
+      "ClusterRole/system:aggregated-metrics-reader",
+      "Service/sprout-metrics",
+      "APIService/v1beta1.metrics.k8s.io",
     ]);
-    expect(objects.find((o) => o.kind === "Service")).toMatchObject({ metadata: { namespace: "kube-system" }, spec: { clusterIP: manifest().cluster.dnsServiceIp } });
+    const apiService = objects.find((o) => o.kind === "APIService") as unknown as { spec: { caBundle: string; service: object } };
+    expect(Buffer.from(apiService.spec.caBundle, "base64").toString()).toBe(manifest().files.find((f) => f.path === `${PKI}/ca.crt`)!.content);
+    expect(apiService.spec.service).toEqual({ name: "sprout-metrics", namespace: "kube-system", port: 443 });
+    expect(objects.find((o) => o.kind === "Service" && o.metadata.name === "kube-dns")).toMatchObject({ metadata: { namespace: "kube-system" }, spec: { clusterIP: manifest().cluster.dnsServiceIp } });
     expect(objects.find((o) => o.kind === "ClusterRole" && o.metadata.name === "sprout:node-roles")).toMatchObject({ rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] }] });
   });
 

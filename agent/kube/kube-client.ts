@@ -14,7 +14,7 @@ export interface KubeCredentials {
   keyFile: string;
 }
 
-/** Just enough of a Kubernetes API client for list + watch, over mTLS. */
+/** Just enough of a Kubernetes API client for Sprout's controllers, over mTLS. */
 export class KubeClient {
   private constructor(
     private readonly server: string,
@@ -27,10 +27,42 @@ export class KubeClient {
   }
 
   async list<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.infer<S>> {
-    const res = await request(`${this.server}${path}`, { dispatcher: this.dispatcher, signal, headersTimeout: 15_000, bodyTimeout: 30_000 });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`GET ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
-    return parseJsonWith(schema, text, `API server response for ${path}`);
+    const res = await this.read(path, schema, signal);
+    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}: ${res.message.slice(0, 300)}`);
+    return res.value;
+  }
+
+  /** GET of one object; undefined when it does not exist (404). */
+  async getIfExists<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.infer<S> | undefined> {
+    const res = await this.read(path, schema, signal);
+    if (res.ok) return res.value;
+    if (res.status === 404) return undefined;
+    throw new Error(`GET ${path}: HTTP ${res.status}: ${res.message.slice(0, 300)}`);
+  }
+
+  /** GET that hands a refusal back instead of throwing: the status and the API server's message. */
+  async read<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<{ ok: true; value: z.infer<S> } | { ok: false; status: number; message: string }> {
+    const res = await this.call("GET", path, undefined, signal);
+    if (res.status === 200) return { ok: true, value: parseJsonWith(schema, res.text, `API server response for ${path}`) };
+    return { ok: false, status: res.status, message: statusMessage(res.text) };
+  }
+
+  /** POST whose answer is the point, such as a SubjectAccessReview. */
+  async review<S extends z.ZodType>(path: string, body: unknown, schema: S, signal?: AbortSignal): Promise<z.infer<S>> {
+    const res = await this.call("POST", path, { contentType: "application/json", body }, signal);
+    if (res.status !== 200 && res.status !== 201) throw new Error(`POST ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    return parseJsonWith(schema, res.text, `API server response for ${path}`);
+  }
+
+  /**
+   * PUT of an object read before, carrying its resourceVersion: false when someone changed it
+   * in between (409), so the caller reads it again and retries.
+   */
+  async replace(path: string, body: unknown, signal?: AbortSignal): Promise<boolean> {
+    const res = await this.call("PUT", path, { contentType: "application/json", body }, signal);
+    if (res.status === 409) return false;
+    if (res.status !== 200 && res.status !== 201) throw new Error(`PUT ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    return true;
   }
 
   /** Creates an object (POST); a 409 (it exists already) is not an error. */
@@ -44,9 +76,20 @@ export class KubeClient {
   }
 
   private async send(method: "POST" | "PATCH", path: string, contentType: string, body: unknown, ok: number[], signal?: AbortSignal): Promise<void> {
-    const res = await request(`${this.server}${path}`, { dispatcher: this.dispatcher, method, headers: { "content-type": contentType }, body: JSON.stringify(body), signal, headersTimeout: 15_000, bodyTimeout: 30_000 });
-    const text = await res.body.text();
-    if (!ok.includes(res.statusCode)) throw new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+    const res = await this.call(method, path, { contentType, body }, signal);
+    if (!ok.includes(res.status)) throw new Error(`${method} ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+  }
+
+  private async call(method: "GET" | "POST" | "PATCH" | "PUT", path: string, payload: { contentType: string; body: unknown } | undefined, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+    const res = await request(`${this.server}${path}`, {
+      dispatcher: this.dispatcher,
+      method,
+      ...(payload ? { headers: { "content-type": payload.contentType }, body: JSON.stringify(payload.body) } : {}),
+      signal,
+      headersTimeout: 15_000,
+      bodyTimeout: 30_000,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
   }
 
   /**
@@ -70,4 +113,15 @@ export class KubeClient {
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
+}
+
+/** The message of a Kubernetes Status body, or the body itself. */
+function statusMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    if (typeof body.message === "string") return body.message;
+  } catch {
+    // not JSON: the text is the message
+  }
+  return text;
 }

@@ -1,3 +1,4 @@
+import { METRICS_SERVICE } from "../../shared/cert-profiles.js";
 import type { LbService } from "./lb-objects.js";
 
 /**
@@ -28,6 +29,7 @@ export const EDGE_OWN_PORTS: Record<number, string> = {
   443: "HTTPS (nginx, the Ingress edge)",
   2379: "etcd (client)",
   2380: "etcd (peers)",
+  [METRICS_SERVICE.targetPort]: "Sprout's metrics.k8s.io server",
   6443: "Kubernetes API server",
   10248: "kubelet health check",
   10249: "kube-proxy metrics",

@@ -5,6 +5,8 @@ import { APISERVER_UNIT } from "./kube-apiserver.js";
 import { renderLocalKubeconfig } from "./kubeconfig.js";
 import { renderUnit } from "../systemd-unit.js";
 import { renderSharedStorageObjects } from "./shared-storage-objects.js";
+import { renderMetricsObjects } from "./metrics-objects.js";
+import { groupRole } from "./rbac-objects.js";
 
 /**
  * What the master's agent does against its own API server once it runs: wait until it is ready,
@@ -55,21 +57,6 @@ export function renderReadyUnit(_m: NodeManifest, l: ControlPlaneLayout): string
     // "disabled" rather than "static", which the unit step would read as enabled.
     wantedBy: "multi-user.target",
   });
-}
-
-/** A ClusterRole with its rules, bound to the group of the same name (Sprout's identities carry it as O=). */
-function groupRole(name: string, rules: object[]): object[] {
-  const labels = { "app.kubernetes.io/managed-by": "sprout" };
-  return [
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name, labels }, rules },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name }],
-    },
-  ];
 }
 
 /** The edge's Ingress controller (group sprout:edge) reads Ingresses and Services; `sprout` is the default IngressClass. */
@@ -140,7 +127,7 @@ export function renderBootstrapRbac(m: NodeManifest): string {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
   };
-  const docs = [binding, ...renderEdgeObjects(), ...renderNodeRolesObjects(), ...renderClusterDnsObjects(m), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
+  const docs = [binding, ...renderEdgeObjects(), ...renderNodeRolesObjects(), ...renderClusterDnsObjects(m), ...renderMetricsObjects(m), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
   return `# Written by sprout-agent; applied by ${RBAC_UNIT}.\n${docs}`;
 }
 

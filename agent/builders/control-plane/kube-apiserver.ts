@@ -53,6 +53,9 @@ export function apiServerArgs(m: NodeManifest, l: ControlPlaneLayout): string[] 
       "requestheader-extra-headers-prefix": "X-Remote-Extra-",
       "proxy-client-cert-file": frontProxy.certPath,
       "proxy-client-key-file": frontProxy.keyPath,
+      // Aggregated APIs (metrics.k8s.io) are reached at their Endpoints' addresses, not through
+      // the Service's ClusterIP: that would depend on kube-proxy on this master.
+      "enable-aggregator-routing": true,
     }),
   ];
 }
