@@ -1,6 +1,6 @@
 import { attr, attrs, block, expr, type HclBody } from "./hcl.js";
 import type { CloudPlan } from "./cloud-plan.js";
-import { ingressRules } from "./firewall.js";
+import { ingressRules, isEdgeNode, type IngressRule } from "./firewall.js";
 import { edgeDnsRecords } from "./render-edge-dns.js";
 import { outputs, resourceName, rid, ROOT_DISK_GIB, terraformBlock, userDataFile } from "./render-common.js";
 
@@ -28,11 +28,15 @@ export function renderAws(plan: CloudPlan, sshPublicKey: string): HclBody {
     block("resource", ["aws_route_table_association", "nodes"], attrs({ subnet_id: expr("aws_subnet.nodes.id"), route_table_id: expr("aws_route_table.cluster.id") })),
     block("resource", ["aws_security_group", "nodes"], [
       ...attrs({ name: resourceName(plan, "nodes"), description: "Sprout: SSH, HTTP, HTTPS from outside; everything inside the cluster", vpc_id: expr("aws_vpc.cluster.id") }),
-      ...ingressRules(plan).map((r) =>
-        block("ingress", [], attrs({ description: r.description, protocol: r.protocol === "all" ? "-1" : r.protocol, from_port: r.port ?? 0, to_port: r.toPort ?? r.port ?? 0, cidr_blocks: r.from })),
-      ),
+      ...ingress(ingressRules(plan).filter((r) => r.to === "all")),
       block("egress", [], attrs({ description: "all outbound", protocol: "-1", from_port: 0, to_port: 0, cidr_blocks: ["0.0.0.0/0"] })),
       attr("tags", tags(resourceName(plan, "nodes"))),
+    ]),
+    // The edge's extra openings, in a group of their own that only edge instances carry.
+    block("resource", ["aws_security_group", "edge"], [
+      ...attrs({ name: resourceName(plan, "edge"), description: "Sprout: LoadBalancer Services on the edge", vpc_id: expr("aws_vpc.cluster.id") }),
+      ...ingress(ingressRules(plan).filter((r) => r.to === "edge")),
+      attr("tags", tags(resourceName(plan, "edge"))),
     ]),
     block("resource", ["aws_key_pair", "admin"], attrs({ key_name: resourceName(plan, "admin"), public_key: sshPublicKey })),
   ];
@@ -47,7 +51,7 @@ export function renderAws(plan: CloudPlan, sshPublicKey: string): HclBody {
           subnet_id: expr("aws_subnet.nodes.id"),
           private_ip: n.privateIp,
           associate_public_ip_address: n.publicIp,
-          vpc_security_group_ids: [expr("aws_security_group.nodes.id")],
+          vpc_security_group_ids: [expr("aws_security_group.nodes.id"), ...(isEdgeNode(plan, n) ? [expr("aws_security_group.edge.id")] : [])],
           key_name: expr("aws_key_pair.admin.key_name"),
           source_dest_check: false,
           user_data: userDataFile(n),
@@ -69,4 +73,8 @@ export function renderAws(plan: CloudPlan, sshPublicKey: string): HclBody {
   body.push(...edgeDnsRecords(plan, (n) => `aws_instance.${rid(n)}.public_ip`));
   body.push(...outputs(plan, (n) => `aws_instance.${rid(n)}.public_ip`));
   return body;
+}
+
+function ingress(rules: IngressRule[]): HclBody {
+  return rules.map((r) => block("ingress", [], attrs({ description: r.description, protocol: r.protocol === "all" ? "-1" : r.protocol, from_port: r.port ?? 0, to_port: r.toPort ?? r.port ?? 0, cidr_blocks: r.from })));
 }

@@ -1,6 +1,6 @@
 import { attr, attrs, block, expr, type HclBody } from "./hcl.js";
 import type { CloudPlan } from "./cloud-plan.js";
-import { ingressRules } from "./firewall.js";
+import { ingressRules, isEdgeNode } from "./firewall.js";
 import { edgeDnsRecords } from "./render-edge-dns.js";
 import { outputs, resourceName, rid, ROOT_DISK_GIB, terraformBlock } from "./render-common.js";
 
@@ -29,7 +29,7 @@ export function renderAzure(plan: CloudPlan, sshPublicKey: string): HclBody {
       source_port_range: "*",
       destination_port_range: r.port === undefined ? "*" : r.toPort ? `${r.port}-${r.toPort}` : String(r.port),
       source_address_prefixes: r.from,
-      destination_address_prefix: "*",
+      ...(r.to === "edge" ? { destination_address_prefixes: plan.nodes.filter((n) => isEdgeNode(plan, n)).map((n) => n.privateIp) } : { destination_address_prefix: "*" }),
     })),
   );
   const body: HclBody = [

@@ -160,7 +160,7 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     }
     if (type === "aws") {
       // terraform-provider-aws refuses rule descriptions outside this character set.
-      for (const r of (parsed.resource!.aws_security_group!.nodes![0]!.ingress as { description: string }[])) expect(r.description).toMatch(AWS_DESCRIPTION);
+      for (const g of Object.values(parsed.resource!.aws_security_group!)) for (const r of (g[0]!.ingress ?? []) as { description: string }[]) expect(r.description).toMatch(AWS_DESCRIPTION);
     }
     const external = rules.filter((r) => !r.from.every((c) => internal.has(c))).flatMap((r) => r.ports as string[]);
     // The LoadBalancer range: the edge's own firewall opens only the ports Services hold in it.
@@ -242,6 +242,61 @@ describe("cloud rendering refuses what the cloud would break on", () => {
   });
 });
 
+describe.each(CLOUD_TYPES)("cloud provider %s: a separate edge group", (type) => {
+  let root: string;
+  let parsed: Parsed;
+  let ips: Record<string, string>;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "sprout-cloud-edge-"));
+    const name = `edg${type.slice(0, 3)}`;
+    const dir = join(root, name);
+    await initDeployment(dir, name);
+    const pub = join(root, "id.pub");
+    await writeFile(pub, `${ed25519KeyPair().public}\n`);
+    const doc = { name, provider: { ...PROVIDERS[type], sshPublicKeyFile: pub }, nodeGroups: [{ name: "master", roles: ["master"], count: 1 }, { name: "edge", roles: ["edge"], count: 1 }, { name: "service", roles: ["service"], count: 1 }] };
+    const spec = ClusterSpec.parse(doc);
+    const paths = deploymentPaths(dir);
+    const rendered = await renderCloud(spec, paths, await Coordinator.open(spec, paths));
+    ips = Object.fromEntries(rendered.plan.nodes.map((n) => [n.name, n.privateIp]));
+    parsed = (await parseHcl("main.tf", rendered.mainTf)) as Parsed;
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it("opens the LoadBalancer range only to the edge: the master's public address keeps etcd, the API server and the kubelet closed", () => {
+    const res = parsed.resource!;
+    const lbRules = ingress(type, parsed).filter((r) => r.ports !== "all" && r.ports.some((p) => p.endsWith("1024-29999")));
+    expect(lbRules).toHaveLength(2);
+    const one = (kind: string, id: string) => res[kind]![id]![0] as Record<string, unknown>;
+    switch (type) {
+      case "aws":
+        expect(JSON.stringify(one("aws_security_group", "nodes").ingress)).not.toContain("29999");
+        expect(one("aws_instance", "node_master-1").vpc_security_group_ids).toEqual(["${aws_security_group.nodes.id}"]);
+        expect(one("aws_instance", "node_edge-1").vpc_security_group_ids).toEqual(["${aws_security_group.nodes.id}", "${aws_security_group.edge.id}"]);
+        break;
+      case "gcp": {
+        const tag = (one("google_compute_firewall", "lb_tcp").target_tags as string[])[0];
+        expect(tag).toBeTruthy();
+        expect(one("google_compute_firewall", "lb_udp").target_tags).toEqual([tag]);
+        expect(one("google_compute_firewall", "http").target_tags).toBeUndefined();
+        expect(one("google_compute_instance", "node_edge-1").tags).toEqual([tag]);
+        expect(one("google_compute_instance", "node_master-1").tags).toBeUndefined();
+        break;
+      }
+      case "azure": {
+        const rules = one("azurerm_network_security_group", "nodes").security_rule as { name: string; destination_address_prefixes?: string[]; destination_address_prefix?: string }[];
+        for (const r of rules.filter((r) => r.name.startsWith("lb_"))) expect(r.destination_address_prefixes).toEqual([ips["edge-1"]]);
+        expect(rules.find((r) => r.name === "https")!.destination_address_prefix).toBe("*");
+        break;
+      }
+      case "openstack":
+        for (const id of ["lb_tcp_0", "lb_udp_0"]) expect(one("openstack_networking_secgroup_rule_v2", id).security_group_id).toBe("${openstack_networking_secgroup_v2.edge.id}");
+        expect(one("openstack_networking_port_v2", "node_master-1").security_group_ids).toEqual(["${openstack_networking_secgroup_v2.nodes.id}"]);
+        expect(one("openstack_networking_port_v2", "node_edge-1").security_group_ids).toEqual(["${openstack_networking_secgroup_v2.nodes.id}", "${openstack_networking_secgroup_v2.edge.id}"]);
+        break;
+    }
+  });
+});
+
 interface Rule {
   /** "all", or "<protocol> <port>" / "<protocol> <from>-<to>" entries. */
   ports: string[] | "all";
@@ -254,7 +309,7 @@ function ingress(type: CloudType, parsed: Parsed): Rule[] {
   const entry = (protocol: string, from: unknown, to: unknown = from) => `${protocol.toLowerCase()} ${from === to ? from : `${from}-${to}`}`;
   switch (type) {
     case "aws":
-      return (res.aws_security_group!.nodes![0]!.ingress as { protocol: string; from_port: number; to_port: number; cidr_blocks: string[] }[]).map((r) => ({ ports: r.protocol === "-1" ? "all" : [entry(r.protocol, r.from_port, r.to_port)], from: r.cidr_blocks }));
+      return Object.values(res.aws_security_group!).flatMap((g) => (g[0]!.ingress ?? []) as { protocol: string; from_port: number; to_port: number; cidr_blocks: string[] }[]).map((r) => ({ ports: r.protocol === "-1" ? "all" : [entry(r.protocol, r.from_port, r.to_port)], from: r.cidr_blocks }));
     case "gcp":
       return Object.values(res.google_compute_firewall!).map((list) => {
         const f = list[0] as { direction: string; source_ranges: string[]; allow: { protocol: string; ports?: string[] }[] };

@@ -1,6 +1,6 @@
 import { attr, attrs, block, expr, type HclBody } from "./hcl.js";
 import type { CloudPlan } from "./cloud-plan.js";
-import { ingressRules } from "./firewall.js";
+import { ingressRules, isEdgeNode } from "./firewall.js";
 import { edgeDnsRecords } from "./render-edge-dns.js";
 import { outputs, resourceName, rid, ROOT_DISK_GIB, STORAGE_DISK_NAME, terraformBlock, userDataFile } from "./render-common.js";
 
@@ -25,7 +25,7 @@ export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
     block("resource", ["google_compute_router_nat", "cluster"], attrs({ name: resourceName(plan, "nat"), router: expr("google_compute_router.cluster.name"), region: p.region, nat_ip_allocate_option: "AUTO_ONLY", source_subnetwork_ip_ranges_to_nat: "ALL_SUBNETWORKS_ALL_IP_RANGES" })),
     ...ingressRules(plan).map((r) =>
       block("resource", ["google_compute_firewall", r.name], [
-        ...attrs({ name: resourceName(plan, r.name), description: r.description, network: expr("google_compute_network.cluster.id"), direction: "INGRESS", source_ranges: r.from }),
+        ...attrs({ name: resourceName(plan, r.name), description: r.description, network: expr("google_compute_network.cluster.id"), direction: "INGRESS", source_ranges: r.from, target_tags: r.to === "edge" ? [edgeTag(plan)] : undefined }),
         block("allow", [], r.protocol === "all" ? attrs({ protocol: "all" }) : attrs({ protocol: r.protocol, ports: [r.toPort ? `${r.port}-${r.toPort}` : String(r.port)] })),
       ]),
     ),
@@ -34,7 +34,7 @@ export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
     const instance = [
       // The VM keeps the user-data it booted with: a changed one must not restart it.
       block("lifecycle", [], [attr("ignore_changes", expr('[metadata["user-data"]]'))]),
-      ...attrs({ name: `${plan.cluster}-${n.name}`, machine_type: n.machineType, zone: p.zone, can_ip_forward: true, labels }),
+      ...attrs({ name: `${plan.cluster}-${n.name}`, machine_type: n.machineType, zone: p.zone, can_ip_forward: true, labels, tags: isEdgeNode(plan, n) ? [edgeTag(plan)] : undefined }),
       block("boot_disk", [], [block("initialize_params", [], attrs({ image: p.image, size: ROOT_DISK_GIB }))]),
       block("network_interface", [], [
         ...attrs({ subnetwork: expr("google_compute_subnetwork.nodes.id"), network_ip: n.privateIp }),
@@ -53,4 +53,9 @@ export function renderGcp(plan: CloudPlan, sshPublicKey: string): HclBody {
   body.push(...edgeDnsRecords(plan, publicIp));
   body.push(...outputs(plan, publicIp));
   return body;
+}
+
+/** The network tag that edge-only firewall rules target. */
+function edgeTag(plan: CloudPlan): string {
+  return `${resourceName(plan)}-edge`;
 }

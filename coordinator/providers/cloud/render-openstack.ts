@@ -1,6 +1,6 @@
 import { attr, attrs, block, expr, type HclBody } from "./hcl.js";
 import type { CloudPlan } from "./cloud-plan.js";
-import { ingressRules } from "./firewall.js";
+import { ingressRules, isEdgeNode } from "./firewall.js";
 import { edgeDnsRecords } from "./render-edge-dns.js";
 import { outputs, resourceName, rid, terraformBlock, userDataFile } from "./render-common.js";
 
@@ -22,6 +22,8 @@ export function renderOpenStack(plan: CloudPlan, sshPublicKey: string): HclBody 
     block("resource", ["openstack_networking_router_v2", "cluster"], attrs({ name: resourceName(plan), external_network_id: expr("data.openstack_networking_network_v2.external.id") })),
     block("resource", ["openstack_networking_router_interface_v2", "nodes"], attrs({ router_id: expr("openstack_networking_router_v2.cluster.id"), subnet_id: expr("openstack_networking_subnet_v2.nodes.id") })),
     block("resource", ["openstack_networking_secgroup_v2", "nodes"], attrs({ name: resourceName(plan, "nodes"), description: "Sprout: SSH, HTTP, HTTPS from outside; everything inside the cluster" })),
+    // The edge's extra openings, in a group of their own that only edge ports carry.
+    block("resource", ["openstack_networking_secgroup_v2", "edge"], attrs({ name: resourceName(plan, "edge"), description: "Sprout: LoadBalancer Services on the edge" })),
     ...ingressRules(plan).flatMap((r) =>
       r.from.map((cidr, i) =>
         block("resource", ["openstack_networking_secgroup_rule_v2", `${r.name}_${i}`], attrs({
@@ -32,7 +34,7 @@ export function renderOpenStack(plan: CloudPlan, sshPublicKey: string): HclBody 
           port_range_min: r.port,
           port_range_max: r.toPort ?? r.port,
           remote_ip_prefix: cidr,
-          security_group_id: expr("openstack_networking_secgroup_v2.nodes.id"),
+          security_group_id: expr(`openstack_networking_secgroup_v2.${r.to === "edge" ? "edge" : "nodes"}.id`),
         })),
       ),
     ),
@@ -41,7 +43,7 @@ export function renderOpenStack(plan: CloudPlan, sshPublicKey: string): HclBody 
   for (const n of plan.nodes) {
     body.push(
       block("resource", ["openstack_networking_port_v2", rid(n)], [
-        ...attrs({ name: `${resourceName(plan)}-${n.name}`, network_id: expr("openstack_networking_network_v2.cluster.id"), security_group_ids: [expr("openstack_networking_secgroup_v2.nodes.id")], admin_state_up: true }),
+        ...attrs({ name: `${resourceName(plan)}-${n.name}`, network_id: expr("openstack_networking_network_v2.cluster.id"), security_group_ids: [expr("openstack_networking_secgroup_v2.nodes.id"), ...(isEdgeNode(plan, n) ? [expr("openstack_networking_secgroup_v2.edge.id")] : [])], admin_state_up: true }),
         block("fixed_ip", [], attrs({ subnet_id: expr("openstack_networking_subnet_v2.nodes.id"), ip_address: n.privateIp })),
         block("allowed_address_pairs", [], attrs({ ip_address: n.podCidr })),
       ]),
