@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { findMachine, type MachineSpec } from "../coordinator/providers/local/node-machine.js";
 import { latencyStats } from "./stats.js";
 import { TOOLBOX_IMAGE } from "../test/support/workloads.js";
+import { sh } from "./shell.js";
 
 const { values } = parseArgs({ options: { services: { type: "string", default: "1000" }, samples: { type: "string", default: "20" }, seconds: { type: "string", default: "10" } } });
 const SERVICES = Number(values.services);
@@ -27,11 +28,6 @@ const SECONDS = Number(values.seconds);
 const CLI = join(import.meta.dirname, "..", "dist/sprout.cjs");
 const DNS_IP = "10.96.0.10";
 
-function sh(cmd: string, args: string[], input?: string): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", input, maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return r.stdout;
-}
 
 /** The load generator, run inside the node: Node.js's dgram, one socket, a window of queries in flight. */
 const LOADGEN = `

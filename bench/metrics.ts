@@ -20,7 +20,8 @@ import { Agent, request } from "undici";
 import { parse } from "yaml";
 import { findMachine, type MachineSpec } from "../coordinator/providers/local/node-machine.js";
 import { latencyStats } from "./stats.js";
-import { TOOLBOX_IMAGE } from "../test/support/workloads.js";
+import { cpuBurner, TOOLBOX_IMAGE } from "../test/support/workloads.js";
+import { sh } from "./shell.js";
 
 const { values } = parseArgs({ options: { pods: { type: "string", default: "60" }, requests: { type: "string", default: "200" } } });
 const PODS = Number(values.pods);
@@ -28,11 +29,6 @@ const REQUESTS = Number(values.requests);
 const CLI = join(import.meta.dirname, "..", "dist/sprout.cjs");
 const METRICS = "/apis/metrics.k8s.io/v1beta1";
 
-function sh(cmd: string, args: string[], input?: string): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", input, maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return r.stdout;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const parent = mkdtempSync(join(tmpdir(), "sprout-bench-"));
@@ -70,15 +66,6 @@ async function timed(api: ReturnType<typeof apiClient>, path: string): Promise<{
   return { ms: performance.now() - t, items: body.items?.length ?? 1 };
 }
 
-const burner = (command: string) => ({
-  apiVersion: "apps/v1",
-  kind: "Deployment",
-  metadata: { name: "burner", namespace: "default" },
-  spec: {
-    selector: { matchLabels: { app: "burner" } },
-    template: { metadata: { labels: { app: "burner" } }, spec: { containers: [{ name: "c", image: TOOLBOX_IMAGE, imagePullPolicy: "Never", command: ["sh", "-c", command], resources: { requests: { cpu: "50m" }, limits: { cpu: "200m" } } }] } },
-  },
-});
 
 try {
   sh(process.execPath, [CLI, "init", dir]);
@@ -120,14 +107,14 @@ try {
   // The HPA: burner created → 2 or more replicas; work stopped → back to 1.
   const h0 = Date.now();
   apply([
-    burner("while :; do :; done"),
+    cpuBurner("while :; do :; done"),
     { apiVersion: "autoscaling/v2beta2", kind: "HorizontalPodAutoscaler", metadata: { name: "burner" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "burner" }, minReplicas: 1, maxReplicas: 3, metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }], behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } } },
   ]);
   const replicas = () => Number(k("get", "hpa", "burner", "-o", "jsonpath={.status.currentReplicas}") || 0);
   while (replicas() < 2) await sleep(1000);
   const scaleUpMs = Date.now() - h0;
   const d0 = Date.now();
-  apply([burner("sleep 100000")]);
+  apply([cpuBurner("sleep 100000")]);
   while (replicas() !== 1) await sleep(1000);
   const scaleDownMs = Date.now() - d0;
   await api.agent.close();

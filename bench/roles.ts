@@ -13,16 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { claimPod } from "../test/support/workloads.js";
+import { sh } from "./shell.js";
 
 const { values } = parseArgs({ options: { mib: { type: "string", default: "256" } } });
 const MIB = Number(values.mib);
 const CLI = join(import.meta.dirname, "..", "dist/sprout.cjs");
 
-function sh(cmd: string, args: string[], input?: string): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return r.stdout;
-}
 
 interface Cluster {
   dir: string;

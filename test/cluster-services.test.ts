@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureNodeNetwork } from "../coordinator/providers/local/node-network.js";
 import { findMachine, startMachine, stopMachine, type MachineSpec } from "../coordinator/providers/local/node-machine.js";
 import { run, SPROUT_CLI, waitFor, type CommandResult } from "./support/harness.js";
-import { TOOLBOX_IMAGE } from "./support/workloads.js";
+import { cpuBurner, TOOLBOX_IMAGE } from "./support/workloads.js";
 
 /**
  * The cluster services a workload expects, on a fresh `sprout up` (master acting as edge, two
@@ -310,20 +310,7 @@ describe("cluster services: DNS, LoadBalancer Services, Ingress TLS, metrics and
   });
 
   it("`kubectl top pods` shows a CPU burner's usage, and an HPA scales it from 1 replica to more and back to 1", async () => {
-    const burner = (command: string) => ({
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "burner", namespace: "default" },
-      // No replicas: the HPA owns them, and applying the template again must not reset them.
-      spec: {
-        selector: { matchLabels: { app: "burner" } },
-        template: {
-          metadata: { labels: { app: "burner" } },
-          spec: { containers: [{ name: "c", image: TOOLBOX_IMAGE, imagePullPolicy: "Never", command: ["sh", "-c", command], resources: { requests: { cpu: "50m" }, limits: { cpu: "200m" } } }] },
-        },
-      },
-    });
-    await apply("burner", [burner("while :; do :; done")]);
+    await apply("burner", [cpuBurner("while :; do :; done")]);
     // What a user types (the EBI practical's exercise 7): autoscale at 50 % of the request.
     const autoscale = await kubectl("autoscale", "deployment", "burner", "--cpu-percent=50", "--min=1", "--max=3");
     expect(autoscale.code, autoscale.stderr).toBe(0);
@@ -343,7 +330,7 @@ describe("cluster services: DNS, LoadBalancer Services, Ingress TLS, metrics and
     const patch = await kubectl("patch", "horizontalpodautoscalers.v2beta2.autoscaling", "burner", "--type=merge", "-p", JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } } }));
     expect(patch.code, patch.stderr).toBe(0);
     expect(patch.stdout).not.toContain("no change");
-    await apply("burner", [burner("sleep 100000")]);
+    await apply("burner", [cpuBurner("sleep 100000")]);
     await waitFor(async () => (await replicas()) === 1, 180_000, "the HPA scaling the burner back to 1").catch(async (err: Error) => {
       throw new Error(`${err.message}\n${(await kubectl("describe", "hpa", "burner")).stdout}`);
     });

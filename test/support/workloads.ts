@@ -18,3 +18,23 @@ export function claimPod(o: { name: string; node: string; claim: string; script:
     },
   };
 }
+
+/**
+ * The Deployment `burner` (label app=burner) for autoscaling: `command` is its shell script, a
+ * busy loop to load it or `sleep` to let it rest. It asks for 50m of CPU and may use 200m. No
+ * replicas: the HPA owns them, and applying the template again must not reset them.
+ */
+export function cpuBurner(command: string): object {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "burner", namespace: "default" },
+    spec: {
+      selector: { matchLabels: { app: "burner" } },
+      template: {
+        metadata: { labels: { app: "burner" } },
+        spec: { containers: [{ name: "c", image: TOOLBOX_IMAGE, imagePullPolicy: "Never", command: ["sh", "-c", command], resources: { requests: { cpu: "50m" }, limits: { cpu: "200m" } } }] },
+      },
+    },
+  };
+}
