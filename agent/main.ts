@@ -23,6 +23,7 @@ import { runLoadBalancerController } from "./load-balancer/lb-controller.js";
 import { reservedPorts } from "./load-balancer/lb-allocation.js";
 import { printFacts, runPushedStep } from "./push-module.js";
 import { runMetricsServer } from "./metrics/metrics-server.js";
+import { runLocalStorageController } from "./local-storage/local-storage-controller.js";
 import { METRICS_SERVICE } from "../shared/cert-profiles.js";
 
 const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its Sprout coordinator
@@ -38,6 +39,8 @@ usage:
   sprout-agent cluster-dns-forwarders --dns-ip IP [--upstream IP]...
   sprout-agent metrics --server URL --ca FILE --cert FILE --key FILE --address IP
                       --front-proxy-ca FILE [--resolution SECONDS]
+  sprout-agent local-storage --server URL --ca FILE --cert FILE --key FILE --node-name N
+                            --class NAME --dir DIR
   sprout-agent step [--args FILE]
   sprout-agent facts
   sprout-agent version
@@ -58,6 +61,8 @@ usage:
                     resolvers (run by sprout-dns.service before unbound starts)
   metrics           the master's metrics.k8s.io server: node and pod usage from the kubelets,
                     for kubectl top and the HPA (run by sprout-metrics.service on masters)
+  local-storage     every node's provisioner of node-local volumes (the default StorageClass)
+                    for the claims placed on it (run by sprout-local-storage.service)
   step              run one step pushed by a workstation, like an Ansible module: the request
                     (JSON) from --args FILE or the first line of stdin (bench/push, the baseline)
   facts             print this machine's facts as JSON (the push baseline's fact gathering)
@@ -90,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       upstream: { type: "string", multiple: true, default: [] },
       "front-proxy-ca": { type: "string" },
       resolution: { type: "string" },
+      class: { type: "string" },
+      dir: { type: "string" },
       args: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -179,6 +186,14 @@ async function main(argv: string[]): Promise<number> {
         log: log.child({ component: "metrics" }),
         signal: controller.signal,
       });
+      return 0;
+    }
+    case "local-storage": {
+      const missing = (["server", "ca", "cert", "key", "node-name", "class", "dir"] as const).filter((k) => !values[k]);
+      if (missing.length > 0) throw new UserError(`local-storage needs ${missing.map((k) => `--${k}`).join(", ")}`);
+      const controller = new AbortController();
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      await runLocalStorageController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, nodeName: values["node-name"]!, className: values.class!, baseDir: values.dir!, host, log: log.child({ component: "local-storage" }), signal: controller.signal });
       return 0;
     }
     case "cluster-dns-forwarders":

@@ -24,6 +24,7 @@ export const CertProfileName = z.enum([
   "node-roles",
   "cluster-dns",
   "metrics-server",
+  "local-storage",
 ]);
 export type CertProfileName = z.infer<typeof CertProfileName>;
 
@@ -105,6 +106,9 @@ export const CERT_PROFILES: Record<CertProfileName, CertProfile> = {
   "node-roles": { ca: "cluster", roles: ["master"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:node-roles:${n.name}`, organizations: ["sprout:node-roles"] }), sans: none },
   // Every node's cluster DNS feeder reads Services and EndpointSlices (RBAC: group sprout:cluster-dns).
   "cluster-dns": { ca: "cluster", roles: ["master", "service", "storage", "edge"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:cluster-dns:${n.name}`, organizations: ["sprout:cluster-dns"] }), sans: none },
+  // Every node's local-volume provisioner makes PersistentVolumes for the claims placed on it
+  // (RBAC: group sprout:local-storage).
+  "local-storage": { ca: "cluster", roles: ["master", "service", "storage", "edge"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:local-storage:${n.name}`, organizations: ["sprout:local-storage"] }), sans: none },
   // The master's metrics.k8s.io server: serves the API server's aggregator under its Service's
   // name (verified against the APIService's caBundle), and reads the kubelets and the API with
   // the same identity (RBAC: group sprout:metrics).

@@ -28,6 +28,7 @@ const LAYOUT: Record<CertProfileName, { base: string; ca: string }> = {
   "node-roles": { base: `${PKI}/node-roles`, ca: CA_PATHS.cluster },
   "cluster-dns": { base: `${PKI}/cluster-dns`, ca: CA_PATHS.cluster },
   "metrics-server": { base: `${PKI}/metrics-server`, ca: CA_PATHS.cluster },
+  "local-storage": { base: `${PKI}/local-storage`, ca: CA_PATHS.cluster },
 };
 
 /** The control plane's identities: the profiles only a master may request. */
@@ -43,6 +44,7 @@ export function certificateSteps(m: NodeManifest): StepInput[] {
   const profiles: CertProfileName[] = [
     "kube-proxy",
     "cluster-dns",
+    "local-storage",
     ...(m.node.roles.includes("master") ? MASTER_PROFILES : []),
     ...(m.edge ? (m.edge.userTls ? (["edge-controller"] as const) : (["edge-server", "edge-controller"] as const)) : []),
   ];

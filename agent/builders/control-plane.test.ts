@@ -362,6 +362,9 @@ describe("control-plane units", () => {
       "ClusterRole/system:aggregated-metrics-reader",
       "Service/sprout-metrics",
       "APIService/v1beta1.metrics.k8s.io",
+      "ClusterRole/sprout:local-storage",
+      "ClusterRoleBinding/sprout:local-storage",
+      "StorageClass/sprout-local",
     ]);
     const apiService = objects.find((o) => o.kind === "APIService") as unknown as { spec: { caBundle: string; service: object } };
     expect(Buffer.from(apiService.spec.caBundle, "base64").toString()).toBe(manifest().files.find((f) => f.path === `${PKI}/ca.crt`)!.content);

@@ -40,7 +40,7 @@ describe("edge builder", () => {
     const list = steps(m);
     expect(byId<"file">(list, "edge/nginx-conf").content).toContain(`ssl_certificate ${EDGE_TLS.cert};\n  ssl_certificate_key ${EDGE_TLS.key};`);
     expect(byId<"systemdUnit">(list, "edge/nginx").dependsOn).toContain(`files${EDGE_TLS.key}`);
-    expect(certificateSteps(m).map((s) => s.id)).toEqual(["certs/kube-proxy", "certs/cluster-dns", ...[
+    expect(certificateSteps(m).map((s) => s.id)).toEqual(["certs/kube-proxy", "certs/cluster-dns", "certs/local-storage", ...[
       "kube-apiserver", "apiserver-kubelet-client", "apiserver-etcd-client", "front-proxy-client", "etcd-server", "etcd-peer", "kube-controller-manager", "kube-scheduler", "master-admin", "node-roles", "metrics-server",
     ].map((p) => `certs/${p}`), "certs/edge-controller"]);
   });

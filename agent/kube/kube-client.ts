@@ -75,12 +75,18 @@ export class KubeClient {
     await this.send("PATCH", path, "application/merge-patch+json", body, [200], signal);
   }
 
+  /** DELETE of one object; one that is gone already (404) is not an error. */
+  async remove(path: string, signal?: AbortSignal): Promise<void> {
+    const res = await this.call("DELETE", path, undefined, signal);
+    if (res.status !== 200 && res.status !== 202 && res.status !== 404) throw new Error(`DELETE ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+  }
+
   private async send(method: "POST" | "PATCH", path: string, contentType: string, body: unknown, ok: number[], signal?: AbortSignal): Promise<void> {
     const res = await this.call(method, path, { contentType, body }, signal);
     if (!ok.includes(res.status)) throw new Error(`${method} ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
   }
 
-  private async call(method: "GET" | "POST" | "PATCH" | "PUT", path: string, payload: { contentType: string; body: unknown } | undefined, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+  private async call(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, payload: { contentType: string; body: unknown } | undefined, signal?: AbortSignal): Promise<{ status: number; text: string }> {
     const res = await request(`${this.server}${path}`, {
       dispatcher: this.dispatcher,
       method,

@@ -6,6 +6,7 @@ import { renderLocalKubeconfig } from "./kubeconfig.js";
 import { renderUnit } from "../systemd-unit.js";
 import { renderSharedStorageObjects } from "./shared-storage-objects.js";
 import { renderMetricsObjects } from "./metrics-objects.js";
+import { renderLocalStorageObjects } from "./local-storage-objects.js";
 import { groupRole } from "./rbac-objects.js";
 
 /**
@@ -127,7 +128,7 @@ export function renderBootstrapRbac(m: NodeManifest): string {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
   };
-  const docs = [binding, ...renderEdgeObjects(), ...renderNodeRolesObjects(), ...renderClusterDnsObjects(m), ...renderMetricsObjects(m), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
+  const docs = [binding, ...renderEdgeObjects(), ...renderNodeRolesObjects(), ...renderClusterDnsObjects(m), ...renderMetricsObjects(m), ...renderLocalStorageObjects(), ...renderSharedStorageObjects(m)].map((d) => stringify(d)).join("---\n");
   return `# Written by sprout-agent; applied by ${RBAC_UNIT}.\n${docs}`;
 }
 
