@@ -16,6 +16,7 @@ import { buildSteps } from "./builders/index.js";
 import { runSteps } from "./executor/executor.js";
 import { renderPlan } from "./executor/plan-format.js";
 import { runAgent } from "./run.js";
+import type { KubeCredentials } from "./kube/kube-client.js";
 import { runEdgeController } from "./edge/edge-controller.js";
 import { runNodeRolesController } from "./node-roles/node-roles-controller.js";
 import { runClusterDnsController, writeForwarders } from "./cluster-dns/dns-controller.js";
@@ -114,11 +115,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${SPROUT_VERSION}\n`);
       return 0;
     case "run": {
-      const controller = new AbortController();
-      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      const signal = stopOnSignals();
       const joinTimeout = values["join-timeout"] === undefined ? undefined : Number(values["join-timeout"]) * 1000;
       if (joinTimeout !== undefined && !(joinTimeout > 0)) throw new UserError("--join-timeout must be a positive number of seconds");
-      return runAgent({ bootstrapPath, host, once: values.once, log, joinDeadlineMs: joinTimeout, signal: controller.signal });
+      return runAgent({ bootstrapPath, host, once: values.once, log, joinDeadlineMs: joinTimeout, signal });
     }
     case "step":
       return runPushedStep(host, values.args);
@@ -127,73 +127,57 @@ async function main(argv: string[]): Promise<number> {
     case "plan":
       return plan(host, bootstrapPath, values.manifest);
     case "edge": {
-      const missing = (["server", "ca", "cert", "key", "base-domain"] as const).filter((k) => !values[k]);
-      if (missing.length > 0) throw new UserError(`edge needs ${missing.map((k) => `--${k}`).join(", ")}`);
-      const controller = new AbortController();
-      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
-      const credentials = { server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key! };
+      requireFlags("edge", values, ["server", "ca", "cert", "key", "base-domain"]);
+      const signal = stopOnSignals();
+      const credentials = kubeCredentials(values);
       const lb = loadBalancerFlags(values);
       await Promise.all([
-        runEdgeController({ ...credentials, baseDomain: values["base-domain"]!, address: values.address, nodeName: values["node-name"], host, log: log.child({ component: "edge" }), signal: controller.signal }),
-        ...(lb ? [runLoadBalancerController({ ...credentials, ...lb, host, log: log.child({ component: "load-balancer" }), signal: controller.signal })] : []),
+        runEdgeController({ ...credentials, baseDomain: values["base-domain"]!, address: values.address, nodeName: values["node-name"], host, log: log.child({ component: "edge" }), signal }),
+        ...(lb ? [runLoadBalancerController({ ...credentials, ...lb, host, log: log.child({ component: "load-balancer" }), signal })] : []),
       ]);
       return 0;
     }
     case "node-roles": {
-      const missing = (["server", "ca", "cert", "key", "master-label"] as const).filter((k) => !values[k]);
-      if (missing.length > 0) throw new UserError(`node-roles needs ${missing.map((k) => `--${k}`).join(", ")}`);
-      const controller = new AbortController();
-      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
-      await runNodeRolesController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, masterLabel: values["master-label"]!, log: log.child({ component: "node-roles" }), signal: controller.signal });
+      requireFlags("node-roles", values, ["server", "ca", "cert", "key", "master-label"]);
+      const signal = stopOnSignals();
+      await runNodeRolesController({ ...kubeCredentials(values), masterLabel: values["master-label"]!, log: log.child({ component: "node-roles" }), signal });
       return 0;
     }
     case "cluster-dns": {
-      const missing = (["server", "ca", "cert", "key", "domain", "kubernetes-version", "dns-ip"] as const).filter((k) => !values[k]);
-      if (missing.length > 0) throw new UserError(`cluster-dns needs ${missing.map((k) => `--${k}`).join(", ")}`);
-      const controller = new AbortController();
-      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      requireFlags("cluster-dns", values, ["server", "ca", "cert", "key", "domain", "kubernetes-version", "dns-ip"]);
+      const signal = stopOnSignals();
       await runClusterDnsController({
-        server: values.server!,
-        caFile: values.ca!,
-        certFile: values.cert!,
-        keyFile: values.key!,
+        ...kubeCredentials(values),
         domain: values.domain!,
         kubernetesVersion: values["kubernetes-version"]!,
         dnsIp: values["dns-ip"]!,
         upstreams: values.upstream,
         host,
         log: log.child({ component: "cluster-dns" }),
-        signal: controller.signal,
+        signal,
       });
       return 0;
     }
     case "metrics": {
-      const missing = (["server", "ca", "cert", "key", "address", "front-proxy-ca"] as const).filter((k) => !values[k]);
-      if (missing.length > 0) throw new UserError(`metrics needs ${missing.map((k) => `--${k}`).join(", ")}`);
+      requireFlags("metrics", values, ["server", "ca", "cert", "key", "address", "front-proxy-ca"]);
       const resolution = Number(values.resolution ?? 15);
       if (!(resolution >= 1 && resolution <= 300)) throw new UserError(`--resolution ${values.resolution}: must be a number of seconds from 1 to 300`);
-      const controller = new AbortController();
-      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+      const signal = stopOnSignals();
       await runMetricsServer({
-        server: values.server!,
-        caFile: values.ca!,
-        certFile: values.cert!,
-        keyFile: values.key!,
+        ...kubeCredentials(values),
         address: values.address!,
         port: METRICS_SERVICE.targetPort,
         frontProxyCaFile: values["front-proxy-ca"]!,
         resolutionMs: resolution * 1000,
         log: log.child({ component: "metrics" }),
-        signal: controller.signal,
+        signal,
       });
       return 0;
     }
     case "local-storage": {
-      const missing = (["server", "ca", "cert", "key", "node-name", "class", "dir"] as const).filter((k) => !values[k]);
-      if (missing.length > 0) throw new UserError(`local-storage needs ${missing.map((k) => `--${k}`).join(", ")}`);
-      const controller = new AbortController();
-      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
-      await runLocalStorageController({ server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key!, nodeName: values["node-name"]!, className: values.class!, baseDir: values.dir!, host, log: log.child({ component: "local-storage" }), signal: controller.signal });
+      requireFlags("local-storage", values, ["server", "ca", "cert", "key", "node-name", "class", "dir"]);
+      const signal = stopOnSignals();
+      await runLocalStorageController({ ...kubeCredentials(values), nodeName: values["node-name"]!, className: values.class!, baseDir: values.dir!, host, log: log.child({ component: "local-storage" }), signal });
       return 0;
     }
     case "cluster-dns-forwarders":
@@ -203,6 +187,24 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UserError(`unknown command "${command}"\n\n${USAGE}`);
   }
+}
+
+/** Refuses a controller command that lacks any of its required flags, naming them all. */
+function requireFlags(command: string, values: Record<string, unknown>, names: readonly string[]): void {
+  const missing = names.filter((k) => !values[k]);
+  if (missing.length > 0) throw new UserError(`${command} needs ${missing.map((k) => `--${k}`).join(", ")}`);
+}
+
+/** A controller's API server identity, from --server, --ca, --cert and --key (checked by requireFlags). */
+function kubeCredentials(values: { server?: string; ca?: string; cert?: string; key?: string }): KubeCredentials {
+  return { server: values.server!, caFile: values.ca!, certFile: values.cert!, keyFile: values.key! };
+}
+
+/** Aborted at SIGTERM (systemd stopping the unit) or SIGINT, so a command can leave cleanly. */
+function stopOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+  return controller.signal;
 }
 
 /** The LoadBalancer controller's settings, when sprout-edge.service passes them (all or none). */

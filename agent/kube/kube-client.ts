@@ -28,7 +28,7 @@ export class KubeClient {
 
   async list<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.infer<S>> {
     const res = await this.read(path, schema, signal);
-    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}: ${res.message.slice(0, 300)}`);
+    if (!res.ok) throw failure("GET", path, res.status, res.message);
     return res.value;
   }
 
@@ -37,7 +37,7 @@ export class KubeClient {
     const res = await this.read(path, schema, signal);
     if (res.ok) return res.value;
     if (res.status === 404) return undefined;
-    throw new Error(`GET ${path}: HTTP ${res.status}: ${res.message.slice(0, 300)}`);
+    throw failure("GET", path, res.status, res.message);
   }
 
   /** GET that hands a refusal back instead of throwing: the status and the API server's message. */
@@ -50,7 +50,7 @@ export class KubeClient {
   /** POST whose answer is the point, such as a SubjectAccessReview. */
   async review<S extends z.ZodType>(path: string, body: unknown, schema: S, signal?: AbortSignal): Promise<z.infer<S>> {
     const res = await this.call("POST", path, { contentType: "application/json", body }, signal);
-    if (res.status !== 200 && res.status !== 201) throw new Error(`POST ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    if (res.status !== 200 && res.status !== 201) throw failure("POST", path, res.status, res.text);
     return parseJsonWith(schema, res.text, `API server response for ${path}`);
   }
 
@@ -61,7 +61,7 @@ export class KubeClient {
   async replace(path: string, body: unknown, signal?: AbortSignal): Promise<boolean> {
     const res = await this.call("PUT", path, { contentType: "application/json", body }, signal);
     if (res.status === 409) return false;
-    if (res.status !== 200 && res.status !== 201) throw new Error(`PUT ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    if (res.status !== 200 && res.status !== 201) throw failure("PUT", path, res.status, res.text);
     return true;
   }
 
@@ -78,12 +78,12 @@ export class KubeClient {
   /** DELETE of one object; one that is gone already (404) is not an error. */
   async remove(path: string, signal?: AbortSignal): Promise<void> {
     const res = await this.call("DELETE", path, undefined, signal);
-    if (res.status !== 200 && res.status !== 202 && res.status !== 404) throw new Error(`DELETE ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    if (res.status !== 200 && res.status !== 202 && res.status !== 404) throw failure("DELETE", path, res.status, res.text);
   }
 
   private async send(method: "POST" | "PATCH", path: string, contentType: string, body: unknown, ok: number[], signal?: AbortSignal): Promise<void> {
     const res = await this.call(method, path, { contentType, body }, signal);
-    if (!ok.includes(res.status)) throw new Error(`${method} ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    if (!ok.includes(res.status)) throw failure(method, path, res.status, res.text);
   }
 
   private async call(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, payload: { contentType: string; body: unknown } | undefined, signal?: AbortSignal): Promise<{ status: number; text: string }> {
@@ -107,7 +107,7 @@ export class KubeClient {
     const res = await request(`${this.server}${path}${path.includes("?") ? "&" : "?"}${query}`, { dispatcher: this.dispatcher, signal, headersTimeout: 15_000, bodyTimeout: 0 });
     if (res.statusCode !== 200) {
       const text = await res.body.text();
-      throw new Error(`watch ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+      throw failure("watch", path, res.statusCode, text);
     }
     try {
       for await (const chunk of res.body) if ((chunk as Buffer).length > 0) return;
@@ -119,6 +119,11 @@ export class KubeClient {
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
+}
+
+/** A refused request, with the start of what the API server said. */
+function failure(method: string, path: string, status: number, body: string): Error {
+  return new Error(`${method} ${path}: HTTP ${status}: ${body.slice(0, 300)}`);
 }
 
 /** The message of a Kubernetes Status body, or the body itself. */

@@ -1,3 +1,4 @@
+import { MANAGED_BY_SPROUT } from "../kube/labels.js";
 import type { Claim, Volume } from "./local-volume-objects.js";
 
 /**
@@ -75,7 +76,7 @@ function volumeFor(c: Claim, name: string, dir: string, size: string, accessMode
   return {
     apiVersion: "v1",
     kind: "PersistentVolume",
-    metadata: { name, labels: { "app.kubernetes.io/managed-by": "sprout" }, annotations: { [PROVISIONED_BY]: PROVISIONER, [VOLUME_NODE]: p.nodeName } },
+    metadata: { name, labels: MANAGED_BY_SPROUT, annotations: { [PROVISIONED_BY]: PROVISIONER, [VOLUME_NODE]: p.nodeName } },
     spec: {
       capacity: { storage: size },
       accessModes,

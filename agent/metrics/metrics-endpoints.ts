@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { METRICS_SERVICE } from "../../shared/cert-profiles.js";
 import type { KubeClient } from "../kube/kube-client.js";
+import { MANAGED_BY_SPROUT } from "../kube/labels.js";
 
 const COLLECTION = `/api/v1/namespaces/${METRICS_SERVICE.namespace}/endpoints`;
 const PATH = `${COLLECTION}/${METRICS_SERVICE.name}`;
@@ -35,7 +36,7 @@ export async function setMetricsEndpoint(client: KubeClient, ip: string, present
     const body = {
       apiVersion: "v1",
       kind: "Endpoints",
-      metadata: { name: METRICS_SERVICE.name, namespace: METRICS_SERVICE.namespace, labels: { "app.kubernetes.io/managed-by": "sprout" }, ...(current?.metadata.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) },
+      metadata: { name: METRICS_SERVICE.name, namespace: METRICS_SERVICE.namespace, labels: MANAGED_BY_SPROUT, ...(current?.metadata.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) },
       subsets: want.length > 0 ? [{ addresses: want.map((a) => ({ ip: a })), ports: [PORT] }] : [],
     };
     if (!current) await client.create(COLLECTION, body, signal);

@@ -33,7 +33,7 @@ describe("MetricsStore", () => {
     ];
     store.record("n1", summary(0, 0, containers(1e9)), T0);
     store.record("n1", summary(10, 1e9, containers(2e9)), T0 + 10_000);
-    expect(store.pod("default", "web")).toEqual({
+    expect(store.podIndex().get("default/web")).toEqual({
       namespace: "default",
       name: "web",
       timestamp: T0 + 10_000,
@@ -43,7 +43,7 @@ describe("MetricsStore", () => {
         { name: "sidecar", cpuNanoCores: 50_000_000, memoryBytes: 1e6 },
       ],
     });
-    expect(store.pod("default", "half")).toBeUndefined();
+    expect(store.podIndex().get("default/half")).toBeUndefined();
     expect([...store.podIndex().keys()]).toEqual(["default/web"]);
   });
 
@@ -51,9 +51,9 @@ describe("MetricsStore", () => {
     const store = new MetricsStore();
     store.record("n1", summary(0, 0, [{ pod: "p", name: "c", cpuNs: 50e9, mem: 1 }]), T0);
     store.record("n1", summary(10, 1e9, [{ pod: "p", name: "c", cpuNs: 1e9, mem: 1, start: at(5) }]), T0 + 10_000);
-    expect(store.pod("default", "p")).toBeUndefined();
+    expect(store.podIndex().get("default/p")).toBeUndefined();
     store.record("n1", summary(20, 2e9, [{ pod: "p", name: "c", cpuNs: 2e9, mem: 1, start: at(5) }]), T0 + 20_000);
-    expect(store.pod("default", "p")?.containers[0]?.cpuNanoCores).toBe(100_000_000);
+    expect(store.podIndex().get("default/p")?.containers[0]?.cpuNanoCores).toBe(100_000_000);
   });
 
   it("keeps the last rate when the kubelet hands back the same sample", () => {

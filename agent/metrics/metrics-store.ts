@@ -94,14 +94,7 @@ export class MetricsStore {
     return this.nodes.get(name)?.usage;
   }
 
-  /** A pod's usage; when a pod moved, the newest sample wins. */
-  pod(namespace: string, name: string): PodUsage | undefined {
-    let found: PodUsage | undefined;
-    for (const e of this.nodes.values()) for (const p of e.pods) if (p.namespace === namespace && p.name === name && (!found || p.timestamp > found.timestamp)) found = p;
-    return found;
-  }
-
-  /** Index of every pod's usage, for list requests. */
+  /** Every pod's usage by `<namespace>/<name>`; when a pod moved, the newest sample wins. */
   podIndex(): Map<string, PodUsage> {
     const index = new Map<string, PodUsage>();
     for (const e of this.nodes.values())

@@ -7,7 +7,7 @@ import { renderUnit } from "../systemd-unit.js";
 import { renderSharedStorageObjects } from "./shared-storage-objects.js";
 import { renderMetricsObjects } from "./metrics-objects.js";
 import { renderLocalStorageObjects } from "./local-storage-objects.js";
-import { groupRole } from "./rbac-objects.js";
+import { groupRole, MANAGED_BY_SPROUT } from "./rbac-objects.js";
 
 /**
  * What the master's agent does against its own API server once it runs: wait until it is ready,
@@ -62,7 +62,7 @@ export function renderReadyUnit(_m: NodeManifest, l: ControlPlaneLayout): string
 
 /** The edge's Ingress controller (group sprout:edge) reads Ingresses and Services; `sprout` is the default IngressClass. */
 function renderEdgeObjects(): object[] {
-  const labels = { "app.kubernetes.io/managed-by": "sprout" };
+  const labels = MANAGED_BY_SPROUT;
   return [
     ...groupRole("sprout:edge", [
       { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "ingressclasses"], verbs: ["get", "list", "watch"] },
@@ -95,7 +95,7 @@ function renderNodeRolesObjects(): object[] {
  * for it. It selects no pods: each node answers its own pods at that address (cluster-dns.ts).
  */
 function renderClusterDnsObjects(m: NodeManifest): object[] {
-  const labels = { "app.kubernetes.io/managed-by": "sprout" };
+  const labels = MANAGED_BY_SPROUT;
   return [
     ...groupRole("sprout:cluster-dns", [
       { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
@@ -124,7 +124,7 @@ export function renderBootstrapRbac(m: NodeManifest): string {
   const binding = {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "ClusterRoleBinding",
-    metadata: { name: "sprout:kube-proxy", labels: { "app.kubernetes.io/managed-by": "sprout" } },
+    metadata: { name: "sprout:kube-proxy", labels: MANAGED_BY_SPROUT },
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-proxier" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }],
   };

@@ -1,4 +1,6 @@
-export const MANAGED_BY_SPROUT = { "app.kubernetes.io/managed-by": "sprout" } as const;
+import { MANAGED_BY_SPROUT } from "../../kube/labels.js";
+
+export { MANAGED_BY_SPROUT };
 
 /** A ClusterRole with its rules, bound to the group of the same name (Sprout's identities carry it as O=). */
 export function groupRole(name: string, rules: object[]): object[] {

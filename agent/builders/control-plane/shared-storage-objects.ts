@@ -1,11 +1,12 @@
 import type { NodeManifest } from "../../../shared/node-manifest.js";
 import { inTreeGlusterfs } from "../storage.js";
+import { MANAGED_BY_SPROUT } from "../../kube/labels.js";
 
 /** Names users write in their claims: `storageClassName: sprout-shared`. */
 export const SHARED_STORAGE_CLASS = "sprout-shared";
 export const REFERENCE_STORAGE_CLASS = "sprout-reference";
 const ENDPOINTS = "sprout-glusterfs";
-const LABELS = { "app.kubernetes.io/managed-by": "sprout" };
+const LABELS = MANAGED_BY_SPROUT;
 
 /**
  * The shared GlusterFS volume as Kubernetes storage, for Kubernetes 1.20's in-tree `glusterfs`
