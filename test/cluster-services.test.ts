@@ -294,8 +294,9 @@ describe("cluster services: DNS, LoadBalancer Services, Ingress TLS, metrics and
     await waitFor(async () => {
       const r = await kubectl("top", "nodes");
       rows = r.code === 0 ? topRows(r.stdout) : [];
-      return rows.length === NODES.length;
-    }, 90_000, "kubectl top nodes listing every node");
+      // kubectl lists every Node, with <unknown> until its second scrape has given it a rate.
+      return rows.length === NODES.length && rows.every((row) => Number.isFinite(row.cpu) && Number.isFinite(row.memory));
+    }, 90_000, "kubectl top nodes showing usage for every node");
     expect(rows.map((r) => r.name).sort()).toEqual(NODES);
     for (const r of rows) {
       expect(r.cpu, r.name).toBeGreaterThan(0);
