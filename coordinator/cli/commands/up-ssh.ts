@@ -57,7 +57,9 @@ export async function upSsh(dir: string, options: UpOptions): Promise<number> {
         const h = provider.hosts[i]!;
         const started = Date.now();
         try {
-          const session = await SshSession.openWhenUp({ name: node.name, host: h.address, port: h.port, user: h.user, privateKey: logins[i]!.key, hostKey: logins[i]!.policy }, 20);
+          // 60 attempts (~45 s): a host just booted, or busy booting its neighbours, gets its sshd up;
+          // a wrong address still fails within a minute.
+          const session = await SshSession.openWhenUp({ name: node.name, host: h.address, port: h.port, user: h.user, privateKey: logins[i]!.key, hostKey: logins[i]!.policy }, 60);
           sessions.set(node.name, session);
           const bootstrap = stringify(nodeBootstrap(url, tokens, co.pki.caPin, node));
           const sent = await installOnHost(session, h, node, bundle, spec, bootstrap, (at) => restartedAt.set(node.name, at));
