@@ -4,7 +4,19 @@ import { z } from "zod";
 import { parseJsonWith } from "../../shared/validate.js";
 
 /** A Kubernetes List response: its items, and the resourceVersion a watch continues from. */
-export const listOf = <T extends z.ZodType>(item: T) => z.object({ metadata: z.object({ resourceVersion: z.string().optional() }).default({}), items: z.array(item) });
+/**
+ * A list response whose items are read with `item`. An item that does not parse is left out
+ * rather than failing the list: one odd object (a field this version sends as null, a user's
+ * typo the API accepted) must not stop a controller for every other object.
+ */
+export const listOf = <T extends z.ZodType>(item: T) =>
+  z.object({
+    metadata: z.object({ resourceVersion: z.string().optional() }).default({}),
+    items: z.array(z.unknown()).transform((all) => all.flatMap((x) => {
+      const r = item.safeParse(x);
+      return r.success ? [r.data as z.output<T>] : [];
+    })),
+  });
 
 /** TLS client identity for the API server: a controller's own certificate, verified against the cluster CA. */
 export interface KubeCredentials {

@@ -1,24 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { planLocalVolumes, PROVISIONER, SELECTED_NODE, VOLUME_NODE } from "./local-provisioning.js";
-import type { Claim, Volume } from "./local-volume-objects.js";
+import { Claim, Volume } from "../kube/storage-objects.js";
 
 const UID = "0b6f7c1e-2d3a-4b5c-8d9e-0123456789ab";
 const policy = { nodeName: "service-1", className: "sprout-local", reclaimPolicy: "Delete", baseDir: "/var/lib/sprout/local-volumes" };
 
 function claim(over: { uid?: string; node?: string; modes?: string[]; size?: string; cls?: string; phase?: string; volumeMode?: string; provisioner?: string } = {}): Claim {
-  return {
+  return Claim.parse({
     metadata: { name: "data", namespace: "lab", uid: over.uid ?? UID, annotations: { [SELECTED_NODE]: over.node ?? "service-1", "volume.beta.kubernetes.io/storage-provisioner": over.provisioner ?? PROVISIONER } },
     spec: { storageClassName: over.cls ?? "sprout-local", accessModes: over.modes ?? ["ReadWriteOnce"], volumeMode: over.volumeMode, resources: { requests: over.size === "" ? {} : { storage: over.size ?? "2Gi" } } },
     status: { phase: over.phase ?? "Pending" },
-  };
+  });
 }
 
 function volume(name: string, over: { node?: string; phase?: string; policy?: string; path?: string; by?: string } = {}): Volume {
-  return {
+  return Volume.parse({
     metadata: { name, annotations: { "pv.kubernetes.io/provisioned-by": over.by ?? PROVISIONER, [VOLUME_NODE]: over.node ?? "service-1" } },
     spec: { persistentVolumeReclaimPolicy: over.policy ?? "Delete", local: { path: over.path ?? `${policy.baseDir}/${name}` } },
     status: { phase: over.phase ?? "Released" },
-  };
+  });
 }
 
 describe("node-local volumes", () => {

@@ -1,5 +1,5 @@
 import { MANAGED_BY_SPROUT } from "../kube/labels.js";
-import type { Claim, Volume } from "./local-volume-objects.js";
+import type { Claim, Volume } from "../kube/storage-objects.js";
 
 /**
  * Node-local volumes, as k3s's local-path provisioner gives them, decided for one node: every

@@ -7,7 +7,7 @@ import { listOf, type KubeClient, type KubeCredentials } from "../kube/kube-clie
 import { reconcileLoop } from "../kube/reconcile-loop.js";
 import { firstChange } from "../kube/first-change.js";
 import { planLocalVolumes } from "./local-provisioning.js";
-import { Claim, StorageClass, Volume } from "./local-volume-objects.js";
+import { Claim, StorageClass, Volume } from "../kube/storage-objects.js";
 
 const CLAIMS = "/api/v1/persistentvolumeclaims";
 const VOLUMES = "/api/v1/persistentvolumes";
