@@ -25,6 +25,8 @@ import { reservedPorts } from "./load-balancer/lb-allocation.js";
 import { printFacts, runPushedStep } from "./push-module.js";
 import { runMetricsServer } from "./metrics/metrics-server.js";
 import { runLocalStorageController } from "./local-storage/local-storage-controller.js";
+import { runSharedStorageController } from "./shared-storage/shared-storage-controller.js";
+import { volumeSourceFor } from "./shared-storage/shared-provisioning.js";
 import { METRICS_SERVICE } from "../shared/cert-profiles.js";
 
 const USAGE = `sprout-agent ${SPROUT_VERSION} — configures this node from its Sprout coordinator
@@ -42,6 +44,8 @@ usage:
                       --front-proxy-ca FILE [--resolution SECONDS]
   sprout-agent local-storage --server URL --ca FILE --cert FILE --key FILE --node-name N
                             --class NAME --dir DIR
+  sprout-agent shared-storage --server URL --ca FILE --cert FILE --key FILE --node-name N
+                             [--volume NAME --dir MOUNT --kubernetes-version V --shared-path P]
   sprout-agent step [--args FILE]
   sprout-agent facts
   sprout-agent version
@@ -64,6 +68,10 @@ usage:
                     for kubectl top and the HPA (run by sprout-metrics.service on masters)
   local-storage     every node's provisioner of node-local volumes (the default StorageClass)
                     for the claims placed on it (run by sprout-local-storage.service)
+  shared-storage    the shared GlusterFS volume's provisioner: a directory with a quota per
+                    claim of sprout-shared or sprout-reference (run by sprout-shared-storage.service
+                    on the storage node that formed the volume; without --volume, on masters of a
+                    cluster without storage nodes, it only tells claims why they wait)
   step              run one step pushed by a workstation, like an Ansible module: the request
                     (JSON) from --args FILE or the first line of stdin (bench/push, the baseline)
   facts             print this machine's facts as JSON (the push baseline's fact gathering)
@@ -97,6 +105,8 @@ async function main(argv: string[]): Promise<number> {
       "front-proxy-ca": { type: "string" },
       resolution: { type: "string" },
       class: { type: "string" },
+      volume: { type: "string" },
+      "shared-path": { type: "string" },
       dir: { type: "string" },
       args: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -178,6 +188,13 @@ async function main(argv: string[]): Promise<number> {
       requireFlags("local-storage", values, ["server", "ca", "cert", "key", "node-name", "class", "dir"]);
       const signal = stopOnSignals();
       await runLocalStorageController({ ...kubeCredentials(values), nodeName: values["node-name"]!, className: values.class!, baseDir: values.dir!, host, log: log.child({ component: "local-storage" }), signal });
+      return 0;
+    }
+    case "shared-storage": {
+      requireFlags("shared-storage", values, ["server", "ca", "cert", "key", "node-name", ...(values.volume ? ["dir", "kubernetes-version", "shared-path"] : [])]);
+      const signal = stopOnSignals();
+      const volume = values.volume ? { name: values.volume, mountPath: values.dir!, source: volumeSourceFor(values["kubernetes-version"]!, values.volume, values["shared-path"]!) } : undefined;
+      await runSharedStorageController({ ...kubeCredentials(values), nodeName: values["node-name"]!, volume, host, log: log.child({ component: "shared-storage" }), signal });
       return 0;
     }
     case "cluster-dns-forwarders":

@@ -34,8 +34,9 @@ networks:
   clusterDomain: cluster.local
 
 # Shared POSIX storage served by the storage nodes (one GlusterFS volume, a brick per storage
-# node). Service nodes mount it; Kubernetes sees it as PersistentVolumes in the StorageClasses
-# sprout-shared (ReadWriteMany) and sprout-reference (ReadOnlyMany).
+# node). Service nodes mount it. Each claim in the StorageClass sprout-shared (ReadWriteMany) or
+# sprout-reference (ReadOnlyMany, copied from another claim) gets its own directory on it,
+# limited to its size. Claims without a class get a directory on their pod's node (sprout-local).
 storage:
   replication: 1              # copies of each file; storage nodes must be a multiple of it
   volumeSizeGiB: 10           # each storage node's volume (local provider: a sparse file)

@@ -25,6 +25,7 @@ export const CertProfileName = z.enum([
   "cluster-dns",
   "metrics-server",
   "local-storage",
+  "shared-storage",
 ]);
 export type CertProfileName = z.infer<typeof CertProfileName>;
 
@@ -109,6 +110,10 @@ export const CERT_PROFILES: Record<CertProfileName, CertProfile> = {
   // Every node's local-volume provisioner makes PersistentVolumes for the claims placed on it
   // (RBAC: group sprout:local-storage).
   "local-storage": { ca: "cluster", roles: ["master", "service", "storage", "edge"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:local-storage:${n.name}`, organizations: ["sprout:local-storage"] }), sans: none },
+  // The shared volume's provisioner makes PersistentVolumes and grows claims (RBAC: group
+  // sprout:shared-storage): on the storage node that formed the volume, or on masters of a
+  // cluster without storage nodes (to explain why claims wait).
+  "shared-storage": { ca: "cluster", roles: ["master", "storage"], usages: ["clientAuth"], subject: (n) => ({ commonName: `sprout:shared-storage:${n.name}`, organizations: ["sprout:shared-storage"] }), sans: none },
   // The master's metrics.k8s.io server: serves the API server's aggregator under its Service's
   // name (verified against the APIService's caBundle), and reads the kubelets and the API with
   // the same identity (RBAC: group sprout:metrics).

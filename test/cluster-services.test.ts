@@ -19,7 +19,8 @@ import { cpuBurner, TOOLBOX_IMAGE } from "./support/workloads.js";
  * address and answer there from outside the cluster's networks, until they are deleted; one
  * asking for a port the edge serves itself stays Pending with an Event. An Ingress's TLS Secret
  * is served for its host. `kubectl top` shows nodes' and pods' usage from metrics.k8s.io, as
- * RBAC allows, and an HPA scales a CPU burner up and back down.
+ * RBAC allows, and an HPA scales a CPU burner up and back down. A claim without a class gets a
+ * directory on its pod's node; one for the shared class is told there are no storage nodes.
  */
 describe("cluster services: DNS, LoadBalancer Services, Ingress TLS, metrics and autoscaling", () => {
   const cluster = `it${randomBytes(3).toString("hex")}`;
@@ -381,6 +382,18 @@ describe("cluster services: DNS, LoadBalancer Services, Ingress TLS, metrics and
     expect((await kubectl("get", "pvc", "wide", "-o", "jsonpath={.status.phase}")).stdout).toBe("Pending");
     await kubectl("delete", "pod", "wide-user", "--wait=false");
     await kubectl("delete", "pvc", "wide", "--wait=false");
+  });
+
+  it("a claim for the shared class in a cluster without storage nodes stays Pending, with an Event saying so", async () => {
+    await apply("no-storage", [{ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "shared" }, spec: { accessModes: ["ReadWriteMany"], storageClassName: "sprout-shared", resources: { requests: { storage: "1Gi" } } } }]);
+    let events = "";
+    await waitFor(async () => {
+      events = (await kubectl("get", "events", "--field-selector", "involvedObject.kind=PersistentVolumeClaim,involvedObject.name=shared", "-o", "jsonpath={range .items[*]}{.reason} {.message}{\"\\n\"}{end}")).stdout;
+      return events.includes("ProvisioningFailed");
+    }, 60_000, "the Event on the shared claim");
+    expect(events).toMatch(/ProvisioningFailed this cluster has no storage nodes, so storage class sprout-shared has no volume to give: add a node group with role storage to cluster.yaml/);
+    expect((await kubectl("get", "pvc", "shared", "-o", "jsonpath={.status.phase}")).stdout).toBe("Pending");
+    await kubectl("delete", "pvc", "shared", "--wait=false");
   });
 
   it("keeps answering from the last records with the API server stopped", async () => {

@@ -16,8 +16,8 @@ import { claimPod } from "./support/workloads.js";
  * (replica 2). The edge (nginx + Sprout's Ingress controller on the master) routes Ingress
  * objects on ports 80 and 443 with a certificate from the cluster CA.
  * Each storage node formats its attached volume (/dev/vdb, a loop device) and runs a GlusterFS
- * brick; the first forms the volume once both reported; service nodes mount it; Kubernetes gets
- * RWX and ROX PersistentVolumes. A pod on one service node writes, a pod on the other reads; a
+ * brick; the first forms the volume once both reported; service nodes mount it; each claim of
+ * the shared classes gets its own directory on it. A pod on one service node writes, a pod on the other reads; a
  * storage node powered off mid-way comes back with its data and catches up on what it missed.
  */
 describe("node roles: storage nodes share a GlusterFS volume, the master acts as edge", () => {
@@ -41,6 +41,8 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
     return m.exec(["sh", "-c", script], { timeoutMs: 60_000 });
   };
   let up: CommandResult;
+  /** The `results` claim's directory on every brick. */
+  let resultsDir = "";
 
   /** Runs a pod to completion on `node` with the claim mounted at /data; returns its output. */
   async function runPod(name: string, node: string, claim: string, script: string, readOnly = false): Promise<string> {
@@ -101,27 +103,25 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
     }
   });
 
-  it("a pod on one service node writes to the ReadWriteMany volume, and a pod on the other reads it", async () => {
-    const claims = {
-      apiVersion: "v1",
-      kind: "List",
-      items: [
-        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "results" }, spec: { accessModes: ["ReadWriteMany"], storageClassName: "sprout-shared", resources: { requests: { storage: "1Gi" } } } },
-        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "reference" }, spec: { accessModes: ["ReadOnlyMany"], storageClassName: "sprout-reference", resources: { requests: { storage: "1Gi" } } } },
-      ],
-    };
-    await writeFile(join(parent, "claims.json"), JSON.stringify(claims));
-    expect((await kubectl("apply", "-f", join(parent, "claims.json"))).code).toBe(0);
-    await waitFor(async () => (await kubectl("get", "pvc", "-o", "jsonpath={.items[*].status.phase}")).stdout === "Bound Bound", 60_000, "both claims bound");
+  it("a pod on one service node writes to its ReadWriteMany claim, and a pod on the other reads it", async () => {
+    const results = { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "results" }, spec: { accessModes: ["ReadWriteMany"], storageClassName: "sprout-shared", resources: { requests: { storage: "1Gi" } } } };
+    await writeFile(join(parent, "results.json"), JSON.stringify(results));
+    expect((await kubectl("apply", "-f", join(parent, "results.json"))).code).toBe(0);
+    await waitFor(async () => (await kubectl("get", "pvc", "results", "-o", "jsonpath={.status.phase}")).stdout === "Bound", 60_000, "the claim bound");
 
     const token = randomBytes(8).toString("hex");
     await runPod("writer", "service-1", "results", `mkdir -p /data/run && echo ${token} > /data/run/result.txt && sync`);
     expect((await runPod("reader", "service-2", "results", "cat /data/run/result.txt")).trim()).toBe(token);
-    // And both bricks hold it: replica 2.
-    for (const node of ["storage-1", "storage-2"]) expect((await sh(node, "cat /srv/sprout/brick/sprout-shared/run/result.txt")).stdout.trim(), node).toBe(token);
+    // Both bricks hold it (replica 2), in the claim's own directory.
+    resultsDir = `/srv/sprout/brick/sprout-shared/${(await kubectl("get", "pvc", "results", "-o", "jsonpath={.spec.volumeName}")).stdout}`;
+    for (const node of ["storage-1", "storage-2"]) expect((await sh(node, `cat ${resultsDir}/run/result.txt`)).stdout.trim(), node).toBe(token);
   });
 
-  it("the ReadOnlyMany volume shows the same data and refuses writes", async () => {
+  it("a ReadOnlyMany claim copied from it shows the same data and refuses writes", async () => {
+    const reference = { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "reference" }, spec: { accessModes: ["ReadOnlyMany"], storageClassName: "sprout-reference", resources: { requests: { storage: "1Gi" } }, dataSource: { kind: "PersistentVolumeClaim", name: "results" } } };
+    await writeFile(join(parent, "reference.json"), JSON.stringify(reference));
+    expect((await kubectl("apply", "-f", join(parent, "reference.json"))).code).toBe(0);
+    await waitFor(async () => (await kubectl("get", "pvc", "reference", "-o", "jsonpath={.status.phase}")).stdout === "Bound", 60_000, "the reference claim bound");
     const out = await runPod("reference-reader", "service-2", "reference", "cat /data/run/result.txt; if touch /data/run/nope 2>/dev/null; then echo writable; else echo read-only; fi", true);
     const [data, verdict] = out.trim().split("\n");
     expect(data).toMatch(/^[0-9a-f]{16}$/);
@@ -217,7 +217,7 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
   });
 
   it("a storage node powered off mid-way comes back with its data and catches up on writes it missed", async () => {
-    const before = (await sh("storage-2", "cat /srv/sprout/brick/sprout-shared/run/result.txt")).stdout.trim();
+    const before = (await sh("storage-2", `cat ${resultsDir}/run/result.txt`)).stdout.trim();
     const spec = await machine("storage-2");
     await stopMachine(spec, { graceful: true, timeoutMs: 30_000 });
     const offAt = Date.now();
@@ -234,10 +234,10 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
     }, 120_000, "storage-2's agent pass after the reboot");
     const pass = (await rebooted.exec(["journalctl", "-u", "sprout-agent", "--since", `@${Math.floor(offAt / 1000)}`, "-o", "cat", "--no-pager"])).stdout.split("\n").find((l) => l.includes("configuration pass finished"))!;
     expect(pass).toMatch(/"failed":0/);
-    expect((await sh("storage-2", "cat /srv/sprout/brick/sprout-shared/run/result.txt")).stdout.trim()).toBe(before);
+    expect((await sh("storage-2", `cat ${resultsDir}/run/result.txt`)).stdout.trim()).toBe(before);
 
     // GlusterFS heals the file storage-2 missed onto its brick once the brick is back.
-    await waitFor(async () => (await sh("storage-2", "cat /srv/sprout/brick/sprout-shared/run/missed.txt 2>/dev/null")).stdout.trim() === missed, 180_000, "the missed write healed onto storage-2");
+    await waitFor(async () => (await sh("storage-2", `cat ${resultsDir}/run/missed.txt 2>/dev/null`)).stdout.trim() === missed, 180_000, "the missed write healed onto storage-2");
     expect((await runPod("reader-after", "service-2", "results", "cat /data/run/result.txt /data/run/missed.txt")).trim().split("\n")).toEqual([before, missed]);
   });
 
@@ -258,8 +258,8 @@ describe("node roles: storage nodes share a GlusterFS volume, the master acts as
     const token = randomBytes(8).toString("hex");
     const out = await runPod("after-growth", "service-2", "results", `cat /data/run/result.txt >/dev/null && for i in $(seq 1 40); do mkdir -p /data/spread/d$i && echo ${token} > /data/spread/d$i/f; done && echo ok`);
     expect(out.trim()).toBe("ok");
-    const onNew = (await sh("storage-3", "ls /srv/sprout/brick/sprout-shared/spread/*/f 2>/dev/null | wc -l")).stdout.trim();
-    const onOld = (await sh("storage-1", "ls /srv/sprout/brick/sprout-shared/spread/*/f 2>/dev/null | wc -l")).stdout.trim();
+    const onNew = (await sh("storage-3", `ls ${resultsDir}/spread/*/f 2>/dev/null | wc -l`)).stdout.trim();
+    const onOld = (await sh("storage-1", `ls ${resultsDir}/spread/*/f 2>/dev/null | wc -l`)).stdout.trim();
     expect(Number(onNew), "files on the new replica set").toBeGreaterThan(0);
     expect(Number(onOld), "files on the first replica set").toBeGreaterThan(0);
     expect(Number(onNew) + Number(onOld)).toBe(40);

@@ -29,6 +29,7 @@ const LAYOUT: Record<CertProfileName, { base: string; ca: string }> = {
   "cluster-dns": { base: `${PKI}/cluster-dns`, ca: CA_PATHS.cluster },
   "metrics-server": { base: `${PKI}/metrics-server`, ca: CA_PATHS.cluster },
   "local-storage": { base: `${PKI}/local-storage`, ca: CA_PATHS.cluster },
+  "shared-storage": { base: `${PKI}/shared-storage`, ca: CA_PATHS.cluster },
 };
 
 /** The control plane's identities: the profiles only a master may request. */
@@ -46,6 +47,8 @@ export function certificateSteps(m: NodeManifest): StepInput[] {
     "cluster-dns",
     "local-storage",
     ...(m.node.roles.includes("master") ? MASTER_PROFILES : []),
+    // The shared volume's provisioner: where the volume was formed, or a master without one.
+    ...(m.storage?.formsVolume || (!m.storage && m.node.roles.includes("master")) ? (["shared-storage"] as const) : []),
     ...(m.edge ? (m.edge.userTls ? (["edge-controller"] as const) : (["edge-server", "edge-controller"] as const)) : []),
   ];
   const hasFile = (path: string) => m.files.some((f) => f.path === path);

@@ -266,6 +266,7 @@ describe("control-plane units", () => {
       "allocate-node-cidrs": "false",
       "cluster-cidr": "10.244.0.0/16",
       "service-cluster-ip-range": "10.96.0.0/12",
+      controllers: "*,-persistentvolume-expander",
     });
     expect(Object.keys(flags).some((f) => f.startsWith("cluster-signing"))).toBe(false);
   });
@@ -282,7 +283,7 @@ describe("control-plane units", () => {
     });
   });
 
-  it("differs between 1.20 and 1.30 only by --port=0 (insecure serving is off by flag up to 1.23; the flag is gone since 1.24)", () => {
+  it("differs between 1.20 and 1.30 only by --port=0 (insecure serving is off by flag up to 1.23; the flag is gone since 1.24) and the volume expander (1.20's grows in-tree glusterfs volumes; Sprout's provisioner does)", () => {
     const old = renderControlPlane(manifest({ version: "1.20.2" }));
     for (const version of ["1.30.4", "1.33.0"]) {
       const current = renderControlPlane(manifest({ version }));
@@ -290,7 +291,7 @@ describe("control-plane units", () => {
       for (const key of ["controllerManager", "scheduler"] as const) {
         const a = argvOf(old.units[key].content);
         const b = argvOf(current.units[key].content);
-        expect(a.filter((x) => !b.includes(x)), key).toEqual(["--port=0"]);
+        expect(a.filter((x) => !b.includes(x)), key).toEqual(key === "controllerManager" ? ["--port=0", "--controllers=*,-persistentvolume-expander"] : ["--port=0"]);
         expect(b.filter((x) => !a.includes(x)), key).toEqual([]);
       }
       expect(current.files).toEqual(old.files);
@@ -365,6 +366,10 @@ describe("control-plane units", () => {
       "ClusterRole/sprout:local-storage",
       "ClusterRoleBinding/sprout:local-storage",
       "StorageClass/sprout-local",
+      "ClusterRole/sprout:shared-storage",
+      "ClusterRoleBinding/sprout:shared-storage",
+      "StorageClass/sprout-shared",
+      "StorageClass/sprout-reference",
     ]);
     const apiService = objects.find((o) => o.kind === "APIService") as unknown as { spec: { caBundle: string; service: object } };
     expect(Buffer.from(apiService.spec.caBundle, "base64").toString()).toBe(manifest().files.find((f) => f.path === `${PKI}/ca.crt`)!.content);

@@ -42,7 +42,7 @@ describe("edge builder", () => {
     expect(byId<"systemdUnit">(list, "edge/nginx").dependsOn).toContain(`files${EDGE_TLS.key}`);
     expect(certificateSteps(m).map((s) => s.id)).toEqual(["certs/kube-proxy", "certs/cluster-dns", "certs/local-storage", ...[
       "kube-apiserver", "apiserver-kubelet-client", "apiserver-etcd-client", "front-proxy-client", "etcd-server", "etcd-peer", "kube-controller-manager", "kube-scheduler", "master-admin", "node-roles", "metrics-server",
-    ].map((p) => `certs/${p}`), "certs/edge-controller"]);
+    ].map((p) => `certs/${p}`), "certs/shared-storage", "certs/edge-controller"]);
   });
 
   it("nothing on nodes that are not edges", () => {

@@ -72,19 +72,17 @@ describe("storage builder", () => {
     }
   });
 
-  it("publishes the volume with the in-tree glusterfs plugin on 1.20, and as hostPath volumes of the service nodes' mounts on 1.26+", () => {
-    const manifest = (kubernetesVersion: string) => ({ cluster: { kubernetesVersion }, storage: { volume: "shared", replication: 2, capacityGiB: 10, servers: SERVERS, formsVolume: false, sharedPath: "/mnt/sprout-shared" } }) as NodeManifest;
-    const old = renderSharedStorageObjects(manifest("1.20.2")) as { kind: string; spec?: Record<string, unknown> }[];
-    expect(old.map((o) => o.kind)).toEqual(["Service", "Endpoints", "StorageClass", "StorageClass", "PersistentVolume", "PersistentVolume"]);
-    expect(old.filter((o) => o.kind === "PersistentVolume").every((o) => "glusterfs" in o.spec!)).toBe(true);
-    const current = renderSharedStorageObjects(manifest("1.31.0")) as { kind: string; metadata: { name: string }; spec?: Record<string, unknown> }[];
-    expect(current.map((o) => o.kind)).toEqual(["StorageClass", "StorageClass", "PersistentVolume", "PersistentVolume"]);
-    const pvs = current.filter((o) => o.kind === "PersistentVolume");
-    expect(pvs.map((p) => [p.metadata.name, (p.spec!.hostPath as { path: string }).path, p.spec!.accessModes])).toEqual([
-      ["sprout-shared", "/mnt/sprout-shared", ["ReadWriteMany"]],
-      ["sprout-reference", "/mnt/sprout-shared-ro", ["ReadOnlyMany"]],
+  it("publishes dynamic classes always, and the storage nodes for the in-tree glusterfs plugin on 1.20 only", () => {
+    const manifest = (kubernetesVersion: string, storage = true) => ({ cluster: { kubernetesVersion }, storage: storage ? { volume: "shared", replication: 2, capacityGiB: 10, servers: SERVERS, formsVolume: false, sharedPath: "/mnt/sprout-shared" } : undefined }) as NodeManifest;
+    const kinds = (m: NodeManifest) => (renderSharedStorageObjects(m) as { kind: string }[]).map((o) => o.kind).filter((k) => !k.startsWith("Cluster"));
+    expect(kinds(manifest("1.20.2"))).toEqual(["StorageClass", "StorageClass", "Service", "Endpoints"]);
+    expect(kinds(manifest("1.31.0"))).toEqual(["StorageClass", "StorageClass"]);
+    expect(kinds(manifest("1.20.2", false))).toEqual(["StorageClass", "StorageClass"]);
+    const classes = (renderSharedStorageObjects(manifest("1.20.2")) as { kind: string; metadata: { name: string }; provisioner?: string; parameters?: object; allowVolumeExpansion?: boolean }[]).filter((o) => o.kind === "StorageClass");
+    expect(classes.map((c) => [c.metadata.name, c.provisioner, c.parameters, c.allowVolumeExpansion])).toEqual([
+      ["sprout-shared", "sprout.dev/glusterfs", undefined, true],
+      ["sprout-reference", "sprout.dev/glusterfs", { readOnly: "true" }, true],
     ]);
-    for (const p of pvs) expect(JSON.stringify(p.spec!.nodeAffinity)).toContain('"key":"sprout.dev/role-service","operator":"Exists"');
   });
 
   it("nothing before any storage node joined, and nothing without a storage section", () => {

@@ -96,9 +96,7 @@ function volumeSteps(s: Storage): StepInput[] {
 
 function clientSteps(s: Storage, kubernetesVersion: string): StepInput[] {
   if (!s.mountPath || s.servers.length === 0) return [];
-  const [first, ...backups] = s.servers.map((srv) => srv.address);
-  // Any server hands out the volume's layout; the others are fallbacks when the first is down.
-  const options = ["_netdev", backups.length > 0 ? `backup-volfile-servers=${backups.join(":")}` : undefined].filter(Boolean).join(",");
+  const { what, options } = volumeMountSource(s);
   return [
     {
       id: "storage/wait-volume",
@@ -113,7 +111,7 @@ function clientSteps(s: Storage, kubernetesVersion: string): StepInput[] {
       description: `mount the shared volume at ${s.mountPath}`,
       dependsOn: ["storage/wait-volume"],
       name: mountUnitName(s.mountPath),
-      content: mountUnitFile({ description: `Sprout: the shared GlusterFS volume ${s.volume}`, what: `${first}:/${s.volume}`, where: s.mountPath, type: "glusterfs", options, wantedBy: "remote-fs.target" }),
+      content: mountUnitFile({ description: `Sprout: the shared GlusterFS volume ${s.volume}`, what, where: s.mountPath, type: "glusterfs", options, wantedBy: "remote-fs.target" }),
       deadlineSeconds: 300,
     },
     // Without the in-tree glusterfs plugin (1.26+), the reference PersistentVolume is a hostPath of
@@ -127,11 +125,19 @@ function clientSteps(s: Storage, kubernetesVersion: string): StepInput[] {
             description: `mount the shared volume read-only at ${s.mountPath}-ro`,
             dependsOn: ["storage/wait-volume"],
             name: mountUnitName(`${s.mountPath}-ro`),
-            content: mountUnitFile({ description: `Sprout: the shared GlusterFS volume ${s.volume}, read-only`, what: `${first}:/${s.volume}`, where: `${s.mountPath}-ro`, type: "glusterfs", options: `ro,${options}`, wantedBy: "remote-fs.target" }),
+            content: mountUnitFile({ description: `Sprout: the shared GlusterFS volume ${s.volume}, read-only`, what, where: `${s.mountPath}-ro`, type: "glusterfs", options: `ro,${options}`, wantedBy: "remote-fs.target" }),
             deadlineSeconds: 300,
           },
         ]),
   ];
+}
+
+/** What a node mounts to reach the whole volume, and the mount options that keep it reachable. */
+export function volumeMountSource(s: Storage): { what: string; options: string } {
+  const [first, ...backups] = s.servers.map((srv) => srv.address);
+  // Any server hands out the volume's layout; the others are fallbacks when the first is down.
+  const options = ["_netdev", backups.length > 0 ? `backup-volfile-servers=${backups.join(":")}` : undefined].filter(Boolean).join(",");
+  return { what: `${first}:/${s.volume}`, options };
 }
 
 /** Kubernetes up to 1.25 mounts GlusterFS volumes itself (the in-tree plugin was removed in 1.26). */
@@ -173,7 +179,7 @@ function brickMountUnit(device: string, where: string): string {
   });
 }
 
-function mountUnitFile(u: { description: string; what: string; where: string; type: string; options: string; wantedBy: string }): string {
+export function mountUnitFile(u: { description: string; what: string; where: string; type: string; options: string; wantedBy: string }): string {
   return [
     "# Written by sprout-agent from the node manifest; local edits are replaced.",
     "[Unit]",

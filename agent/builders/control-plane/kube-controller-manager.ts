@@ -4,6 +4,7 @@ import { APISERVER_UNIT } from "./kube-apiserver.js";
 import { renderLocalKubeconfig } from "./kubeconfig.js";
 import { flags, renderUnit } from "../systemd-unit.js";
 import { controlPlaneFlavour } from "./versions.js";
+import { inTreeGlusterfs } from "../storage.js";
 
 export const CONTROLLER_MANAGER_UNIT = "kube-controller-manager.service";
 
@@ -15,6 +16,11 @@ export function renderControllerManagerKubeconfig(m: NodeManifest, l: ControlPla
  * The controller manager. No `--cluster-signing-*`: the coordinator signs every certificate.
  * No node IPAM: Sprout assigns each node's pod CIDR itself (`--allocate-node-cidrs=false`).
  * Service-account tokens are signed with this master's key, one credential per controller.
+ * Up to 1.25, without the in-tree volume expander: Sprout's shared volumes are in-tree
+ * `glusterfs` volumes grown by Sprout's own provisioner, and the expander would try heketi for
+ * them first, flooding each resize with "must contain 'resturl'" warnings. No other plugin in a
+ * Sprout cluster uses it (no cloud provider is configured; CSI drivers resize with their own
+ * external-resizer).
  */
 export function controllerManagerArgs(m: NodeManifest, l: ControlPlaneLayout): string[] {
   const kubeconfig = l.file(CONTROL_PLANE_PATHS.controllerManagerKubeconfig);
@@ -37,6 +43,7 @@ export function controllerManagerArgs(m: NodeManifest, l: ControlPlaneLayout): s
       "allocate-node-cidrs": false,
       "cluster-cidr": m.cluster.podCidr,
       "service-cluster-ip-range": m.cluster.serviceCidr,
+      controllers: inTreeGlusterfs(m.cluster.kubernetesVersion) ? "*,-persistentvolume-expander" : undefined,
     }),
   ];
 }

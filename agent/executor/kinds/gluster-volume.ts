@@ -3,6 +3,7 @@ import type { StepOf } from "../../../shared/steps.js";
 import type { Host } from "../../host/host.js";
 import { TryAgainLater } from "../../../shared/errors.js";
 import { outputTail } from "../../host/run-process.js";
+import { gluster } from "../../host/gluster.js";
 
 type VolumeStep = StepOf<"glusterVolume">;
 
@@ -63,10 +64,6 @@ async function volumeInfo(host: Host, name: string): Promise<VolumeInfo | undefi
 function missingBricks(step: VolumeStep, info: VolumeInfo): string[] {
   const missing = step.bricks.filter((b) => !info.bricks.includes(b));
   return missing.slice(0, missing.length - (missing.length % step.replication));
-}
-
-function gluster(host: Host, args: string[]) {
-  return host.exec(["gluster", "--mode=script", ...args], { timeoutMs: 120_000 });
 }
 
 async function must(host: Host, args: string[]): Promise<void> {
