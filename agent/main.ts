@@ -45,7 +45,8 @@ usage:
   sprout-agent local-storage --server URL --ca FILE --cert FILE --key FILE --node-name N
                             --class NAME --dir DIR
   sprout-agent shared-storage --server URL --ca FILE --cert FILE --key FILE --node-name N
-                             [--volume NAME --dir MOUNT --kubernetes-version V --shared-path P]
+                             [--volume NAME --dir MOUNT --kubernetes-version V --shared-path P
+                              --capacity-gib N]
   sprout-agent step [--args FILE]
   sprout-agent facts
   sprout-agent version
@@ -107,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
       class: { type: "string" },
       volume: { type: "string" },
       "shared-path": { type: "string" },
+      "capacity-gib": { type: "string" },
       dir: { type: "string" },
       args: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -191,9 +193,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "shared-storage": {
-      requireFlags("shared-storage", values, ["server", "ca", "cert", "key", "node-name", ...(values.volume ? ["dir", "kubernetes-version", "shared-path"] : [])]);
+      requireFlags("shared-storage", values, ["server", "ca", "cert", "key", "node-name", ...(values.volume ? ["dir", "kubernetes-version", "shared-path", "capacity-gib"] : [])]);
       const signal = stopOnSignals();
-      const volume = values.volume ? { name: values.volume, mountPath: values.dir!, source: volumeSourceFor(values["kubernetes-version"]!, values.volume, values["shared-path"]!) } : undefined;
+      const capacityGiB = Number(values["capacity-gib"] ?? 0);
+      if (values.volume && !(capacityGiB > 0)) throw new UserError(`--capacity-gib ${values["capacity-gib"]}: must be a positive number`);
+      const volume = values.volume ? { name: values.volume, mountPath: values.dir!, source: volumeSourceFor(values["kubernetes-version"]!, values.volume, values["shared-path"]!), capacityBytes: capacityGiB * 2 ** 30 } : undefined;
       await runSharedStorageController({ ...kubeCredentials(values), nodeName: values["node-name"]!, volume, host, log: log.child({ component: "shared-storage" }), signal });
       return 0;
     }

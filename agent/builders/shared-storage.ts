@@ -28,7 +28,7 @@ type Storage = NonNullable<NodeManifest["storage"]>;
 
 function provisionerSteps(m: NodeManifest, endpoint: string, s: Storage): StepInput[] {
   const { what, options } = volumeMountSource(s);
-  const args = ["--node-name", m.node.name, "--volume", s.volume, "--dir", SHARED_VOLUME_ADMIN_MOUNT, "--kubernetes-version", m.cluster.kubernetesVersion, "--shared-path", s.sharedPath ?? "/mnt/sprout-shared"];
+  const args = ["--node-name", m.node.name, "--volume", s.volume, "--dir", SHARED_VOLUME_ADMIN_MOUNT, "--kubernetes-version", m.cluster.kubernetesVersion, "--shared-path", s.sharedPath ?? "/mnt/sprout-shared", "--capacity-gib", String(s.capacityGiB)];
   return [
     {
       id: "shared-storage/mount",

@@ -5,7 +5,7 @@ import { TryAgainLater } from "../../shared/errors.js";
 
 /**
  * GlusterFS directory quotas, the limit of each claim's directory. Run on a storage node (the
- * quota commands need its glusterd). Options set once per volume:
+ * quota commands need its glusterd). Options set each time the provisioner starts:
  * - `quota-deem-statfs`: `df` in a pod shows its claim's size and use, not the whole volume;
  * - `soft-timeout`/`hard-timeout` 0: every write is checked against fresh usage, so a claim
  *   cannot overshoot its limit by the seconds of writes a cached usage would let through (the
@@ -15,6 +15,10 @@ const VOLUME_OPTIONS: [string, string][] = [
   ["features.quota-deem-statfs", "on"],
   ["features.soft-timeout", "0"],
   ["features.hard-timeout", "0"],
+  // And one the claims' subdirectory mounts rely on: with lookup-optimize (on by default since
+  // GlusterFS 7), a file whose name hashes to a replica set added later is reported missing
+  // until a full rebalance moves it (glusterfs#3790); without it a miss asks every set.
+  ["cluster.lookup-optimize", "off"],
 ];
 
 export async function enableQuota(host: Host, volume: string): Promise<void> {

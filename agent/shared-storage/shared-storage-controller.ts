@@ -21,7 +21,7 @@ export interface SharedStorageOptions extends KubeCredentials {
    * it whole, and how PersistentVolumes reach it. Undefined on a master of a cluster without
    * storage nodes: then claims are only told why they wait.
    */
-  volume?: { name: string; mountPath: string; source: VolumeSource };
+  volume?: { name: string; mountPath: string; source: VolumeSource; capacityBytes: number };
   nodeName: string;
   host: Host;
   log: Logger;
@@ -96,12 +96,14 @@ async function copyInto(host: Host, from: string, to: string): Promise<void> {
   if (r.code !== 0) throw new Error(`copying ${from} into ${to}: ${r.stderr.trim().split("\n").slice(-3).join("; ")}`);
 }
 
-/** The volume's size and free space, as its whole mount reports them (statfs). */
+/** The volume's size (as configured) and free space (as its whole mount reports it, statfs). */
 async function backendOf(host: Host, v: ServedVolume): Promise<SharedBackend> {
   // Never the root filesystem's numbers (nor directories made on it) while the mount is away.
   if ((await host.exec(["mountpoint", "-q", v.mountPath])).code !== 0) throw new TryAgainLater(`the shared volume to be mounted at ${v.mountPath}`);
   const r = await host.exec(["stat", "-f", "-c", "%S %b %a", v.mountPath]);
   const [block, total, free] = r.stdout.trim().split(/\s+/).map(Number) as [number, number, number];
   if (r.code !== 0 || !(block > 0) || !(total > 0)) throw new Error(`reading the size of ${v.mountPath}: ${r.stderr.trim()}`);
-  return { source: v.source, capacity: { totalBytes: block * total, freeBytes: block * free } };
+  // Claims may promise the size cluster.yaml gave the volume (the filesystem's own overhead is
+  // not taken from users), and never more than is free right now.
+  return { source: v.source, capacity: { totalBytes: v.capacityBytes, freeBytes: block * free } };
 }
