@@ -1,16 +1,13 @@
 import { hostname } from "node:os";
 import type { Logger } from "../../shared/log.js";
-import { sleep } from "../../shared/backoff.js";
 import type { Host } from "../host/host.js";
 import { WarningEvents } from "../kube/events.js";
 import { listOf, type KubeClient, type KubeCredentials } from "../kube/kube-client.js";
 import { reconcileLoop } from "../kube/reconcile-loop.js";
-import { firstChange } from "../kube/first-change.js";
+import { CLAIMS, claimsOrVolumesChanged, VOLUMES, warnClaims } from "../kube/claim-rounds.js";
 import { planLocalVolumes } from "./local-provisioning.js";
 import { Claim, StorageClass, Volume } from "../kube/storage-objects.js";
 
-const CLAIMS = "/api/v1/persistentvolumeclaims";
-const VOLUMES = "/api/v1/persistentvolumes";
 
 export interface LocalStorageOptions extends KubeCredentials {
   nodeName: string;
@@ -45,16 +42,10 @@ export async function runLocalStorageController(o: LocalStorageOptions): Promise
         o.log.info("local volume provisioned", { dir: c.dir });
       }
       for (const r of plan.remove) await removeVolume(client, o, r);
-      for (const r of plan.refused) {
-        const { name, namespace, uid } = r.claim.metadata;
-        await events.warn(client, { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name, uid }, r.reason, r.message).catch((err: unknown) => o.log.warn("could not record an Event", { claim: `${namespace}/${name}`, reason: String(err) }));
-      }
+      await warnClaims(client, events, plan.refused, o.log);
       return { claims: claims.metadata.resourceVersion, volumes: volumes.metadata.resourceVersion };
     },
-    changed: async (client, seen) => {
-      await firstChange(client, [[CLAIMS, seen.claims], [VOLUMES, seen.volumes]], o.signal);
-      await sleep(500, o.signal).catch(() => undefined);
-    },
+    changed: (client, seen) => claimsOrVolumesChanged(client, seen, o.signal, 500),
   });
 }
 

@@ -1,18 +1,15 @@
 import { hostname } from "node:os";
 import type { Logger } from "../../shared/log.js";
-import { sleep } from "../../shared/backoff.js";
 import { TryAgainLater } from "../../shared/errors.js";
 import type { Host } from "../host/host.js";
 import { WarningEvents } from "../kube/events.js";
 import { listOf, type KubeClient, type KubeCredentials } from "../kube/kube-client.js";
 import { reconcileLoop } from "../kube/reconcile-loop.js";
-import { firstChange } from "../kube/first-change.js";
+import { CLAIMS, claimsOrVolumesChanged, VOLUMES, warnClaims } from "../kube/claim-rounds.js";
 import { Claim, StorageClass, Volume } from "../kube/storage-objects.js";
 import { planSharedVolumes, type SharedBackend, type SharedPlan, type VolumeSource } from "./shared-provisioning.js";
 import { enableQuota, limitDirectory, unlimitDirectory } from "./gluster-quota.js";
 
-const CLAIMS = "/api/v1/persistentvolumeclaims";
-const VOLUMES = "/api/v1/persistentvolumes";
 const CLASSES = "/apis/storage.k8s.io/v1/storageclasses";
 
 export interface SharedStorageOptions extends KubeCredentials {
@@ -46,17 +43,11 @@ export async function runSharedStorageController(o: SharedStorageOptions): Promi
       const backend = o.volume ? await backendOf(o.host, o.volume) : undefined;
       const plan = planSharedVolumes(claims.items, volumes.items, classes.items, backend);
       if (o.volume) await carryOut(client, o, o.volume, plan);
-      for (const r of plan.refused) {
-        const { name, namespace, uid } = r.claim.metadata;
-        await events.warn(client, { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name, uid }, r.reason, r.message).catch((err: unknown) => o.log.warn("could not record an Event", { claim: `${namespace}/${name}`, reason: String(err) }));
-      }
+      await warnClaims(client, events, plan.refused, o.log);
       return { claims: claims.metadata.resourceVersion, volumes: volumes.metadata.resourceVersion };
     },
-    changed: async (client, seen) => {
-      await firstChange(client, [[CLAIMS, seen.claims], [VOLUMES, seen.volumes]], o.signal);
-      // Claims come in bursts (a Helm chart, a Job's claims): one round for the burst.
-      await sleep(300, o.signal).catch(() => undefined);
-    },
+    // Claims come in bursts (a Helm chart, a Job's claims): one round for the burst.
+    changed: (client, seen) => claimsOrVolumesChanged(client, seen, o.signal, 300),
   });
 }
 
