@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [agent|pki|join|roles|task-cost|dns|metrics|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
+ * `npm run bench -- [agent|pki|join|roles|task-cost|dns|metrics|storage|all] [--n N] [--mib N]`: runs the benchmarks, prints their JSON and
  * keeps a copy in bench/results/<name>.json. Each benchmark runs in its own process so one
  * cannot warm or load another.
  *
@@ -18,6 +18,7 @@ const BENCHES: Record<string, string> = {
   "task-cost": "bench/task-cost.ts",
   dns: "bench/cluster-dns.ts",
   metrics: "bench/metrics.ts",
+  storage: "bench/storage.ts",
 };
 
 const args = process.argv.slice(2);
