@@ -45,3 +45,15 @@ export const StorageClass = z.object({
   parameters: z.record(z.string(), z.string()).default({}),
 });
 export type StorageClass = z.infer<typeof StorageClass>;
+
+/** The annotation on a PersistentVolume naming the provisioner that made it. */
+export const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
+/** The names Sprout's provisioners give their PersistentVolumes, `pvc-<claim uid>`: also safe directory names. */
+export const PROVISIONED_VOLUME_NAME = /^pvc-[0-9a-f-]{36}$/;
+/** Set by the controller manager on claims whose class names an external provisioner (GA and beta keys). */
+const STORAGE_PROVISIONER = ["volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner"];
+
+/** Whether the controller manager handed this claim to `provisioner`. */
+export function handedTo(c: Claim, provisioner: string): boolean {
+  return STORAGE_PROVISIONER.some((a) => c.metadata.annotations[a] === provisioner);
+}

@@ -1,5 +1,5 @@
 import { MANAGED_BY_SPROUT } from "../kube/labels.js";
-import type { Claim, Volume } from "../kube/storage-objects.js";
+import { handedTo, PROVISIONED_BY, PROVISIONED_VOLUME_NAME, type Claim, type Volume } from "../kube/storage-objects.js";
 
 /**
  * Node-local volumes, as k3s's local-path provisioner gives them, decided for one node: every
@@ -10,9 +10,6 @@ import type { Claim, Volume } from "../kube/storage-objects.js";
  */
 export const PROVISIONER = "sprout.dev/local-path";
 export const SELECTED_NODE = "volume.kubernetes.io/selected-node";
-/** Set by the controller manager on claims whose class names an external provisioner. */
-const STORAGE_PROVISIONER = ["volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner"];
-const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
 /** Which node holds a volume's directory: only that node may delete it. */
 export const VOLUME_NODE = "sprout.dev/local-node";
 
@@ -33,17 +30,15 @@ export interface LocalPlan {
 }
 
 const ACCESS_MODES = new Set(["ReadWriteOnce", "ReadWriteOncePod"]);
-/** PersistentVolume names this provisioner makes: the claim's UID, a safe directory name. */
-const VOLUME_NAME = /^pvc-[0-9a-f-]{36}$/;
 
 export function planLocalVolumes(claims: Claim[], volumes: Volume[], p: LocalPolicy): LocalPlan {
   const plan: LocalPlan = { create: [], remove: [], refused: [] };
   const existing = new Set(volumes.map((v) => v.metadata.name));
   for (const c of claims) {
     if (c.spec.storageClassName !== p.className || c.metadata.annotations[SELECTED_NODE] !== p.nodeName || c.spec.volumeName || c.status.phase !== "Pending") continue;
-    if (!STORAGE_PROVISIONER.some((a) => c.metadata.annotations[a] === PROVISIONER)) continue;
+    if (!handedTo(c, PROVISIONER)) continue;
     const name = `pvc-${c.metadata.uid}`;
-    if (existing.has(name) || !VOLUME_NAME.test(name)) continue;
+    if (existing.has(name) || !PROVISIONED_VOLUME_NAME.test(name)) continue;
     const modes = c.spec.accessModes;
     const wrong = modes.filter((m) => !ACCESS_MODES.has(m));
     if (wrong.length > 0 || modes.length === 0) {
@@ -66,7 +61,7 @@ export function planLocalVolumes(claims: Claim[], volumes: Volume[], p: LocalPol
     if (v.metadata.annotations[PROVISIONED_BY] !== PROVISIONER || v.metadata.annotations[VOLUME_NODE] !== p.nodeName) continue;
     if (v.spec.persistentVolumeReclaimPolicy !== "Delete" || (v.status.phase !== "Released" && v.status.phase !== "Failed")) continue;
     const dir = v.spec.local?.path;
-    if (!VOLUME_NAME.test(v.metadata.name) || dir !== `${p.baseDir}/${v.metadata.name}`) continue; // not a directory this node made
+    if (!PROVISIONED_VOLUME_NAME.test(v.metadata.name) || dir !== `${p.baseDir}/${v.metadata.name}`) continue; // not a directory this node made
     plan.remove.push({ name: v.metadata.name, dir });
   }
   return plan;

@@ -3,7 +3,7 @@
  * labels its kubelet registered it with (the kubelet may not set the reserved ones itself). This
  * is what `kubectl get nodes` shows as ROLES, and what charts select masters by.
  */
-const SPROUT_ROLE = "sprout.dev/role-";
+export const SPROUT_ROLE = "sprout.dev/role-";
 const NODE_ROLE = "node-role.kubernetes.io/";
 
 /** The role labels Sprout sets and so may remove: a label of the user's own stays. */

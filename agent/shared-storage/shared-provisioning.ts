@@ -1,7 +1,8 @@
 import { MANAGED_BY_SPROUT } from "../kube/labels.js";
 import { formatBytes, quantityBytes } from "../../shared/quantity.js";
-import type { Claim, StorageClass, Volume } from "../kube/storage-objects.js";
+import { handedTo, PROVISIONED_BY, PROVISIONED_VOLUME_NAME, type Claim, type StorageClass, type Volume } from "../kube/storage-objects.js";
 import { inTreeGlusterfs } from "../builders/storage.js";
+import { SPROUT_ROLE } from "../node-roles/role-labels.js";
 
 /**
  * Dynamic claims on the shared GlusterFS volume, decided in one place: every claim in a class of
@@ -15,10 +16,6 @@ export const SHARED_PROVISIONER = "sprout.dev/glusterfs";
 export const READ_ONLY_PARAMETER = "readOnly";
 /** The volume's directory, relative to the volume's root: written on the PV, read back to delete it. */
 export const SHARED_DIR = "sprout.dev/shared-dir";
-const STORAGE_PROVISIONER = ["volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner"];
-const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
-/** Directory and PersistentVolume names this provisioner makes: the claim's UID, a safe name. */
-const VOLUME_NAME = /^pvc-[0-9a-f-]{36}$/;
 
 /** How a PersistentVolume reaches a directory of the shared volume, by Kubernetes version. */
 export type VolumeSource =
@@ -30,7 +27,7 @@ export type VolumeSource =
 /** The Service and Endpoints that list the storage nodes, which the in-tree plugin dials. */
 export const GLUSTERFS_ENDPOINTS = { name: "sprout-glusterfs", namespace: "default" } as const;
 /** The label of service nodes, where 1.26+ has the volume mounted. */
-const SERVICE_NODE_LABEL = "sprout.dev/role-service";
+const SERVICE_NODE_LABEL = `${SPROUT_ROLE}service`;
 
 export function volumeSourceFor(kubernetesVersion: string, volume: string, sharedPath: string): VolumeSource {
   return inTreeGlusterfs(kubernetesVersion) ? { kind: "glusterfs", volume, endpoints: GLUSTERFS_ENDPOINTS.name, endpointsNamespace: GLUSTERFS_ENDPOINTS.namespace } : { kind: "hostPath", path: sharedPath, nodeLabel: SERVICE_NODE_LABEL };
@@ -60,7 +57,7 @@ export interface SharedPlan {
 export function planSharedVolumes(claims: Claim[], volumes: Volume[], classes: StorageClass[], backend: SharedBackend | undefined): SharedPlan {
   const plan: SharedPlan = { create: [], expand: [], remove: [], refused: [] };
   const ours = new Map(classes.filter((c) => c.provisioner === SHARED_PROVISIONER).map((c) => [c.metadata.name, c]));
-  const own = volumes.filter((v) => v.metadata.annotations[PROVISIONED_BY] === SHARED_PROVISIONER && VOLUME_NAME.test(v.metadata.name));
+  const own = volumes.filter((v) => v.metadata.annotations[PROVISIONED_BY] === SHARED_PROVISIONER && PROVISIONED_VOLUME_NAME.test(v.metadata.name));
   const byName = new Map(own.map((v) => [v.metadata.name, v]));
   // Space already promised to claims (retained volumes still hold their data).
   let unpromised = backend ? Math.min(backend.capacity.freeBytes, backend.capacity.totalBytes - own.reduce((sum, v) => sum + (quantityBytes(v.spec.capacity["storage"] ?? "0") ?? 0), 0)) : 0;
@@ -83,9 +80,9 @@ export function planSharedVolumes(claims: Claim[], volumes: Volume[], classes: S
       continue;
     }
     if (c.spec.volumeName || c.status.phase !== "Pending") continue;
-    if (!STORAGE_PROVISIONER.some((a) => c.metadata.annotations[a] === SHARED_PROVISIONER)) continue;
+    if (!handedTo(c, SHARED_PROVISIONER)) continue;
     const name = `pvc-${c.metadata.uid}`;
-    if (byName.has(name) || !VOLUME_NAME.test(name)) continue;
+    if (byName.has(name) || !PROVISIONED_VOLUME_NAME.test(name)) continue;
     const refusal = refusalOf(c, cls, wanted, backend);
     if (refusal) {
       refuse(c, refusal);
