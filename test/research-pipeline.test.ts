@@ -96,7 +96,13 @@ describe("storage on demand and a research pipeline", () => {
   it("every node converges, and the storage nodes form one distributed volume with quotas on", async () => {
     expect(up.code, up.stderr.slice(-3000)).toBe(0);
     expect(up.stderr).toContain("5 of 5 nodes converged");
-    const info = (await sh("storage-1", "gluster volume info sprout-shared")).stdout;
+    // Quotas are switched on by the provisioner service when it starts, which can be a few
+    // seconds after the agent reports convergence; claims wait for it, so the test does too.
+    let info = "";
+    await waitFor(async () => {
+      info = (await sh("storage-1", "gluster volume info sprout-shared")).stdout;
+      return info.includes("features.quota: on");
+    }, 60_000, "quotas on the shared volume").catch(() => undefined);
     expect(info).toContain("Number of Bricks: 2");
     expect(info).toContain("features.quota: on");
     expect((await kubectl("get", "storageclass", "-o", "jsonpath={range .items[*]}{.metadata.name}={.provisioner} {end}")).stdout.trim().split(" ").sort()).toEqual(["sprout-local=sprout.dev/local-path", "sprout-reference=sprout.dev/glusterfs", "sprout-shared=sprout.dev/glusterfs"]);
