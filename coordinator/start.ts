@@ -1,12 +1,11 @@
-import { UserError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import type { ClusterSpec } from "../shared/cluster-spec.js";
 import { Coordinator } from "./coordinator.js";
 import type { DeploymentPaths } from "./deployment.js";
 import { acquireStateLock } from "./state/state-lock.js";
 import { listen, type RunningServer } from "./server/listen.js";
-import { removeServeInfo, writeServeInfo } from "./cli/serve-info.js";
-import { ensureAdminCredentials } from "./cli/admin-credentials.js";
+import { removeServeInfo, writeServeInfo } from "./access/serve-info.js";
+import { ensureAdminCredentials } from "./access/admin-credentials.js";
 
 export interface StartedCoordinator {
   co: Coordinator;
@@ -38,19 +37,4 @@ export async function startCoordinator(spec: ClusterSpec, paths: DeploymentPaths
     await release();
     throw err;
   }
-}
-
-/**
- * "host:port" → its parts. `what` names where the text came from (`--listen`, or the spec
- * field), because a bad value is the user's to fix: a UserError, exit code 2.
- */
-export function parseListen(listen: string, what = "coordinator.listen"): { host: string; port: number } {
-  const i = listen.lastIndexOf(":");
-  const host = i < 0 ? "" : listen.slice(0, i);
-  const portText = i < 0 ? "" : listen.slice(i + 1);
-  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-  if (host === "" || !(port >= 0 && port <= 65535)) {
-    throw new UserError(`${what} must be host:port with a port from 0 to 65535, got "${listen}"`);
-  }
-  return { host, port };
 }

@@ -3,7 +3,7 @@ import { exitAfterFlush } from "../../shared/exit.js";
 import { UserError, ValidationError, ApiError, describeError } from "../../shared/errors.js";
 import { SPROUT_VERSION } from "../../shared/versions.js";
 import { durationMs } from "../../shared/cluster-spec.js";
-import { parseFormat } from "./output.js";
+import { parseFormat } from "../output.js";
 import { initCommand } from "./commands/init.js";
 import { serveCommand } from "./commands/serve.js";
 import { tokenCommand } from "./commands/token.js";

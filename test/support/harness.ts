@@ -11,7 +11,7 @@ import type { BootstrapInput } from "../../shared/bootstrap.js";
 import { nthAddress, parseCidr } from "../../shared/net.js";
 import { createNodeNetwork, destroyNodeNetwork, type NodeNetwork } from "../../coordinator/providers/local/node-network.js";
 import { ensureNodeImage, type NodeImage } from "../../coordinator/providers/local/node-image.js";
-import { writeSkeletonRoot } from "../../coordinator/providers/local/skeleton-root.js";
+import { writeSkeletonRoot } from "../../coordinator/providers/dry-run/skeleton-root.js";
 
 /**
  * A real cluster for integration tests: a deployment directory, the node network (one network

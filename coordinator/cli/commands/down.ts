@@ -4,9 +4,9 @@ import { UserError } from "../../../shared/errors.js";
 import { clusterNameFor, deploymentPaths, readClusterSpec } from "../../deployment.js";
 import { cleanupCluster, listMachines } from "../../providers/local/node-machine.js";
 import { destroyNodeNetwork } from "../../providers/local/node-network.js";
-import { readServeInfo } from "../serve-info.js";
+import { readServeInfo } from "../../access/serve-info.js";
 import { cloudDir } from "../../providers/cloud/render-cloud.js";
-import { progress } from "../output.js";
+import { progress } from "../../output.js";
 
 /**
  * `sprout down`: removes what `sprout up` created on this machine — node machines (processes,

@@ -1,7 +1,7 @@
 import { clusterNameFor, initDeployment } from "../../deployment.js";
 import { loadOrCreateClusterPki } from "../../pki/cluster-pki.js";
-import { ensureAdminCredentials } from "../admin-credentials.js";
-import { progress, printJson, type OutputFormat } from "../output.js";
+import { ensureAdminCredentials } from "../../access/admin-credentials.js";
+import { progress, printJson, type OutputFormat } from "../../output.js";
 
 /** `sprout init <dir>`: a commented cluster.yaml, the cluster PKI and the CLI's admin credentials. */
 export async function initCommand(dir: string, format: OutputFormat): Promise<number> {

@@ -4,8 +4,9 @@ import { createLogger } from "../../../shared/log.js";
 import { join } from "node:path";
 import { UNSEALED_MARKER, unsealState } from "../../providers/cloud/sealed-state.js";
 import { deploymentPaths, loadClusterSpec } from "../../deployment.js";
-import { parseListen, startCoordinator } from "../../start.js";
-import { progress } from "../output.js";
+import { startCoordinator } from "../../start.js";
+import { parseListen } from "../../server/listen-address.js";
+import { progress } from "../../output.js";
 
 /**
  * `sprout serve <dir>`: run the coordinator until SIGINT/SIGTERM. With `--sealed FILE --key-file

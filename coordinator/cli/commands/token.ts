@@ -3,8 +3,8 @@ import { durationMs } from "../../../shared/cluster-spec.js";
 import { NodeRole } from "../../../shared/roles.js";
 import { CreateTokenRequest } from "../../../shared/status.js";
 import { parseWith } from "../../../shared/validate.js";
-import { openClusterApi } from "../cluster-api.js";
-import { printJson, table, type OutputFormat } from "../output.js";
+import { openClusterApi } from "../../access/cluster-api.js";
+import { printJson, table, type OutputFormat } from "../../output.js";
 
 /** `sprout token create|list|revoke`. The secret is printed once, at creation, and never again. */
 export async function tokenCommand(dir: string, sub: string | undefined, args: { roles?: string; ttl?: string; uses?: string; description?: string; id?: string; nodes?: string }, format: OutputFormat): Promise<number> {

@@ -2,10 +2,8 @@ import { deploymentPaths, loadClusterSpec } from "../../deployment.js";
 import { UserError } from "../../../shared/errors.js";
 import { isCloudProvider } from "../../../shared/cloud-provider.js";
 import { openMasterLink } from "../../providers/cloud/master-link.js";
-import { progress } from "../output.js";
-
-/** The local end of the API server tunnel: what `sprout kubeconfig` writes for a cloud cluster. */
-export const API_TUNNEL_PORT = 16443;
+import { progress } from "../../output.js";
+import { API_TUNNEL_PORT } from "../../access/admin-kubeconfig.js";
 
 /**
  * `sprout tunnel [dir]`: for a cloud cluster, holds 127.0.0.1:16443 open to the API server on the

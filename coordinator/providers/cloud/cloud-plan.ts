@@ -2,7 +2,7 @@ import { parsePortRange, planNodes, type ClusterSpec, type PlannedNode } from ".
 import { DEFAULT_MACHINE_TYPE, type CloudProvider } from "../../../shared/cloud-provider.js";
 import { UserError } from "../../../shared/errors.js";
 import { nthAddress, parseCidr } from "../../../shared/net.js";
-import { parseListen } from "../../start.js";
+import { parseListen } from "../../server/listen-address.js";
 import { plannedPodCidr } from "../../manifest/pod-cidr.js";
 
 /**

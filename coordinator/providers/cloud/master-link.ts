@@ -12,7 +12,7 @@ import { userPath, type DeploymentPaths } from "../../deployment.js";
 import { asRoot } from "../ssh/host-install.js";
 import { publicBlob } from "../ssh/host-keys.js";
 import { SshSession } from "../ssh/ssh-session.js";
-import { readAdminTls } from "../../cli/admin-credentials.js";
+import { readAdminTls } from "../../access/admin-credentials.js";
 import { planCloud, type CloudPlan } from "./cloud-plan.js";
 import { cloudDir, MASTER_HOST_KEY } from "./render-cloud.js";
 import { MASTER_PATHS } from "./user-data.js";

@@ -5,16 +5,17 @@ import { parse as parseHcl } from "@cdktf/hcl2json";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify } from "yaml";
 import { Bootstrap } from "../../../shared/bootstrap.js";
-import { ClusterSpec } from "../../../shared/cluster-spec.js";
+import { ClusterSpec, planNodes } from "../../../shared/cluster-spec.js";
 import { CLOUD_TYPES, USER_DATA_LIMIT, type CloudType } from "../../../shared/cloud-provider.js";
 import { Coordinator } from "../../coordinator.js";
-import { deploymentPaths, initDeployment } from "../../deployment.js";
+import { deploymentPaths, initDeployment, type DeploymentPaths } from "../../deployment.js";
+import { issueTokens } from "../../up/join-tokens.js";
 import { ed25519KeyPair } from "../ssh/host-keys.js";
 import { renderCloud, STORAGE_DEVICE, type RenderedCloud } from "./render-cloud.js";
 import { unsealState } from "./sealed-state.js";
 import { MASTER_PATHS } from "./user-data.js";
 import { AWS_DESCRIPTION } from "./firewall.js";
-import { adminKubeconfig } from "../../cli/commands/kubeconfig.js";
+import { adminKubeconfig } from "../../access/admin-kubeconfig.js";
 
 /**
  * Each cloud's rendering, checked the way the cloud would check it: main.tf parsed by HashiCorp's
@@ -65,7 +66,7 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     const spec = ClusterSpec.parse(doc);
     const co = await Coordinator.open(spec, paths);
     caPin = co.pki.caPin;
-    rendered = await renderCloud(spec, paths, co);
+    rendered = await renderWithTokens(spec, paths, co);
     parsed = (await parseHcl("main.tf", rendered.mainTf)) as Parsed;
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
@@ -138,7 +139,7 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     const paths = deploymentPaths(dir);
     const spec = ClusterSpec.parse(parseYaml(await readFile(join(dir, "cluster.yaml"), "utf8")));
     const key = await readFile(rendered.keyFile, "utf8");
-    const again = await renderCloud(spec, paths, await Coordinator.open(spec, paths));
+    const again = await renderWithTokens(spec, paths, await Coordinator.open(spec, paths));
     expect(again.userData).toEqual(rendered.userData);
     expect(await readFile(again.keyFile, "utf8")).toBe(key);
     expect(again.mainTf).toBe(rendered.mainTf);
@@ -146,7 +147,7 @@ describe.each(CLOUD_TYPES)("cloud provider %s: rendered configuration", (type) =
     const vm = { openstack: "openstack_compute_instance_v2", aws: "aws_instance", gcp: "google_compute_instance", azure: "azurerm_linux_virtual_machine" }[type];
     for (const list of Object.values(parsed.resource![vm]!)) expect(JSON.stringify((list[0] as { lifecycle: unknown }).lifecycle)).toContain("ignore_changes");
     const grown = ClusterSpec.parse({ ...spec, nodeGroups: spec.nodeGroups.map((g) => (g.name === "service" ? { ...g, count: 6 } : g)) });
-    await expect(renderCloud(grown, paths, await Coordinator.open(grown, paths))).rejects.toThrow(/was created with nodes master-1, .*this asks for .*service-6.*not supported yet/);
+    await expect(renderWithTokens(grown, paths, await Coordinator.open(grown, paths))).rejects.toThrow(/was created with nodes master-1, .*this asks for .*service-6.*not supported yet/);
   });
 
   it("opens only SSH (from the admin networks), HTTP, HTTPS and the LoadBalancer range from outside; everything else only between nodes and pods", () => {
@@ -220,7 +221,7 @@ describe("cloud rendering refuses what the cloud would break on", () => {
     const full = { name, ...doc, provider: { sshPublicKeyFile: pub, ...(doc.provider as object) } };
     const spec = ClusterSpec.parse(full);
     const paths = deploymentPaths(dir);
-    return renderCloud(spec, paths, await Coordinator.open(spec, paths));
+    return renderWithTokens(spec, paths, await Coordinator.open(spec, paths));
   };
 
   it("names the storage device a cloud really shows", async () => {
@@ -256,7 +257,7 @@ describe.each(CLOUD_TYPES)("cloud provider %s: a separate edge group", (type) =>
     const doc = { name, provider: { ...PROVIDERS[type], sshPublicKeyFile: pub }, nodeGroups: [{ name: "master", roles: ["master"], count: 1 }, { name: "edge", roles: ["edge"], count: 1 }, { name: "service", roles: ["service"], count: 1 }] };
     const spec = ClusterSpec.parse(doc);
     const paths = deploymentPaths(dir);
-    const rendered = await renderCloud(spec, paths, await Coordinator.open(spec, paths));
+    const rendered = await renderWithTokens(spec, paths, await Coordinator.open(spec, paths));
     ips = Object.fromEntries(rendered.plan.nodes.map((n) => [n.name, n.privateIp]));
     parsed = (await parseHcl("main.tf", rendered.mainTf)) as Parsed;
   });
@@ -329,4 +330,10 @@ function ingress(type: CloudType, parsed: Parsed): Rule[] {
         return { ports: r.protocol === undefined ? "all" : [entry(r.protocol, r.port_range_min, r.port_range_max)], from: [r.remote_ip_prefix] };
       });
   }
+}
+
+/** As `sprout up` does: tokens for the nodes that have not joined, then the rendering. */
+async function renderWithTokens(spec: ClusterSpec, paths: DeploymentPaths, co: Coordinator) {
+  const tokens = await issueTokens(co, planNodes(spec), spec.coordinator.tokenTtl, (n) => !co.store.getNode(n.name));
+  return renderCloud(spec, paths, co, tokens);
 }

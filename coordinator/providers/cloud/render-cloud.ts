@@ -6,7 +6,7 @@ import { UserError } from "../../../shared/errors.js";
 import { writeFileAtomic } from "../../../shared/atomic-file.js";
 import type { Coordinator } from "../../coordinator.js";
 import { userPath, type DeploymentPaths } from "../../deployment.js";
-import { issueTokens, placeholderToken } from "../../cli/commands/up.js";
+import { placeholderToken } from "../../up/join-tokens.js";
 import { planCloud, type CloudPlan } from "./cloud-plan.js";
 import { renderHcl, type HclBody } from "./hcl.js";
 import { renderAws } from "./render-aws.js";
@@ -20,8 +20,8 @@ import { checkUserDataSize, renderUserData } from "./user-data.js";
 /**
  * Renders a cloud cluster into `<deployment>/cloud/<provider>/`: `main.tf` (OpenTofu/Terraform),
  * `user-data/<node>.yaml` per VM, and `state.key` (0600), the key to the master's sealed
- * coordinator state, which `sprout up` hands to the master over SSH. Tokens are issued here, one
- * per node group, bound to the group's node names.
+ * coordinator state, which `sprout up` hands to the master over SSH. The tokens (`up` issues them,
+ * bound to the node names) go into the user-data and the sealed state.
  */
 /** Where a cloud cluster's rendered configuration, keys and tofu state live. */
 export function cloudDir(paths: DeploymentPaths, spec: ClusterSpec): string {
@@ -54,7 +54,12 @@ export const STORAGE_DEVICE: Record<CloudType, string> = {
   azure: "/dev/disk/azure/scsi1/lun0",
 };
 
-export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co: Coordinator): Promise<RenderedCloud> {
+export async function renderCloud(
+  spec: ClusterSpec,
+  paths: DeploymentPaths,
+  co: Coordinator,
+  tokens: Map<string, string>,
+): Promise<RenderedCloud> {
   const plan = planCloud(spec);
   const type = plan.provider.type;
   if (plan.nodes.some((n) => n.volumeGiB) && spec.storage.device !== STORAGE_DEVICE[type]) {
@@ -81,7 +86,6 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
     return { dir, plan, mainTf, userData, keyFile };
   }
 
-  const tokens = await issueTokens(co, plan.nodes, spec.coordinator.tokenTtl, (n) => !co.store.getNode(n.name));
   // Sealed after the tokens exist: the master's coordinator must know their hashes.
   const sealed = await sealState(paths, spec.edge.tls ? [spec.edge.tls.certFile, spec.edge.tls.keyFile] : []);
   const masterHostKey = ed25519KeyPair();
@@ -105,6 +109,11 @@ export async function renderCloud(spec: ClusterSpec, paths: DeploymentPaths, co:
 }
 
 const RECORD = "rendered.json";
+
+/** Whether `dir` holds a complete earlier rendering, which is reused as it is (no new tokens). */
+export async function wasRendered(dir: string): Promise<boolean> {
+  return (await readRecord(dir)) !== undefined;
+}
 
 async function readRecord(dir: string): Promise<{ nodes: string[] } | undefined> {
   const text = await readFile(join(dir, RECORD), "utf8").catch(() => undefined);

@@ -1,16 +1,5 @@
+import type { AgentProbe } from "../../up/provider.js";
 import { findMachine, type MachineSpec } from "./node-machine.js";
-
-/**
- * What a node's agent is doing, seen from inside its machine — for nodes that have not joined,
- * so the coordinator knows nothing of them:
- * - `failed`: it will not join by waiting (unit failed on bad input, no bootstrap file, machine down);
- * - `unreachable`: it runs and keeps retrying its join (no route to the coordinator, refused, …);
- * - `working`: still booting or joining.
- */
-export interface AgentProbe {
-  state: "failed" | "unreachable" | "working";
-  reason: string;
-}
 
 /** An agent restarted this often by systemd is crash-looping, not starting. */
 const CRASH_LOOP_RESTARTS = 3;

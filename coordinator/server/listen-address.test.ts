@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { UserError } from "../shared/errors.js";
-import { parseListen } from "./start.js";
+import { UserError } from "../../shared/errors.js";
+import { parseListen } from "./listen-address.js";
 
 describe("parseListen", () => {
   it("splits host:port at the last colon", () => {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { UserError } from "../../shared/errors.js";
+import { UserError } from "../../../shared/errors.js";
 
 /** Where `npm run build` put the single-file agent, seen from the running CLI. */
 export function agentBundlePath(): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UserError } from "../../shared/errors.js";
+import { UserError } from "../shared/errors.js";
 import { parseFormat } from "./output.js";
 
 describe("parseFormat", () => {

@@ -2,7 +2,7 @@
  * CLI output conventions: results on stdout (`-o json` for machines), progress and errors on
  * stderr, colour only on a TTY and never with NO_COLOR, no spinners when not a TTY.
  */
-import { UserError } from "../../shared/errors.js";
+import { UserError } from "../shared/errors.js";
 
 export type OutputFormat = "human" | "json" | "csv";
 
