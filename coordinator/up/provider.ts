@@ -64,8 +64,11 @@ export interface CoordinatorSession {
 
 export interface LaunchInput {
   co: Coordinator;
-  /** The planned node's bootstrap file: its token (if it still has to join), the CA pin, the URL. */
-  bootstrap(node: PlannedNode, url?: string): BootstrapInput;
+  /**
+   * The planned node's bootstrap file: its token (if it still has to join), the CA pin, the URL
+   * of the coordinator this process serves (clouds render their own, for the master's).
+   */
+  bootstrap(node: PlannedNode): BootstrapInput;
   tokens: Map<string, string>;
   stopCoordinator(): Promise<void>;
 }

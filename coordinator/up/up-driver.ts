@@ -33,7 +33,10 @@ export async function runUp(provider: Provider, dir: string, options: UpOptions)
     launch = await plan.launch({
       co,
       tokens,
-      bootstrap: (n, dial = url) => nodeBootstrap(dial ?? "", tokens, co.pki.caPin, n),
+      bootstrap: (n) => {
+        if (!url) throw new Error(`no coordinator is served here for ${n.name} to dial`);
+        return nodeBootstrap(url, tokens, co.pki.caPin, n);
+      },
       stopCoordinator: () => session!.stop(),
     });
     if (typeof launch === "number") return launch;

@@ -53,18 +53,16 @@ export const cloudProvider: Provider = {
         progress(`VMs created in ${formatMs(Date.now() - t0)}; master at ${outputs.masterPublicIp}`);
 
         const link = await openMasterLink(spec, paths);
+        let remote: Awaited<ReturnType<typeof remoteStatus>> | undefined;
+        const close = async () => {
+          await remote?.close();
+          link.session.close();
+        };
         try {
           await deliverStateKey(link, rendered.keyFile);
           progress("the master has the key to its coordinator state; following the nodes through an SSH tunnel");
-          const remote = await remoteStatus(link, paths);
-          const close = async () => {
-            await remote.close();
-            link.session.close();
-          };
-          await untilAnswering(remote.status, 180_000).catch(async (err) => {
-            await close();
-            throw err;
-          });
+          remote = await remoteStatus(link, paths);
+          await untilAnswering(remote.status, 180_000);
           return {
             t0,
             status: remote.status,
@@ -74,7 +72,7 @@ export const cloudProvider: Provider = {
             close,
           };
         } catch (err) {
-          link.session.close();
+          await close();
           throw err;
         }
       },
